@@ -1,0 +1,388 @@
+//===- ConstEval.cpp ------------------------------------------------------===//
+#include "ConstEval.h"
+
+#include <cmath>
+#include <string>
+
+namespace lace::frontend {
+
+std::optional<Value> ConstEvaluator::fail(DiagnosticKind kind, const Expr &e,
+                                          std::string message) {
+  failed_ = true;
+  if (diags_)
+    diags_->emit(kind, e.range, std::move(message));
+  return std::nullopt;
+}
+
+std::optional<Value> ConstEvaluator::eval(const Expr &e) {
+  switch (e.kind) {
+  case ExprKind::IntLiteral:
+    return Value::ofInt(e.intValue);
+  case ExprKind::FloatLiteral:
+    return Value::ofFloat(e.floatValue);
+  case ExprKind::BoolLiteral:
+    return Value::ofBool(e.boolValue);
+  case ExprKind::ParamRef:
+    if (!env_.params || e.index < 0 ||
+        static_cast<std::size_t>(e.index) >= env_.params->size())
+      return std::nullopt;
+    return (*env_.params)[static_cast<std::size_t>(e.index)];
+  case ExprKind::LetRef:
+    if (!env_.lets || e.index < 0 ||
+        static_cast<std::size_t>(e.index) >= env_.lets->size())
+      return std::nullopt;
+    return (*env_.lets)[static_cast<std::size_t>(e.index)];
+  case ExprKind::BuiltinRef:
+    if (!env_.shape)
+      return std::nullopt;
+    switch (e.builtin) {
+    case Builtin::Batch:
+      return Value::ofInt(env_.shape->batch);
+    case Builtin::Heads:
+      return Value::ofInt(env_.shape->heads);
+    case Builtin::SeqQ:
+      return Value::ofInt(env_.shape->seqQ);
+    case Builtin::SeqK:
+      return Value::ofInt(env_.shape->seqK);
+    default:
+      return std::nullopt;
+    }
+  case ExprKind::Unary:
+    return evalUnary(e);
+  case ExprKind::Binary:
+    return evalBinary(e);
+  case ExprKind::Conditional: {
+    if (e.type == Type::Mask || e.type == Type::IntSet)
+      return std::nullopt;
+    auto cond = eval(e.operand(0));
+    if (!cond)
+      return std::nullopt;
+    return eval(e.operand(cond->b ? 1 : 2));
+  }
+  case ExprKind::In: {
+    auto x = eval(e.operand(0));
+    if (!x)
+      return std::nullopt;
+    auto in = contains(e.operand(1), x->i);
+    if (!in)
+      return std::nullopt;
+    return Value::ofBool(*in);
+  }
+  case ExprKind::MathCall:
+    return evalMath(e);
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<bool> ConstEvaluator::contains(const Expr &set, std::int64_t v) {
+  switch (set.kind) {
+  case ExprKind::Range: {
+    auto lo = eval(set.operand(0));
+    if (!lo)
+      return std::nullopt;
+    auto hi = eval(set.operand(1));
+    if (!hi)
+      return std::nullopt;
+    return lo->i <= v && v < hi->i;
+  }
+  case ExprKind::Set: {
+    bool found = false;
+    for (const ExprPtr &element : set.operands) {
+      std::optional<bool> in;
+      if (element->type == Type::Int) {
+        auto x = eval(*element);
+        if (!x)
+          return std::nullopt;
+        in = x->i == v;
+      } else {
+        in = contains(*element, v);
+      }
+      if (!in)
+        return std::nullopt;
+      found = found || *in;
+    }
+    return found;
+  }
+  case ExprKind::Conditional: {
+    auto cond = eval(set.operand(0));
+    if (!cond)
+      return std::nullopt;
+    return contains(set.operand(cond->b ? 1 : 2), v);
+  }
+  case ExprKind::LetRef:
+    // Set-valued lets are materialized once by the interpreter; following
+    // them here could take exponential time (`let b = {a, a};`).
+    return std::nullopt;
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<Value> ConstEvaluator::evalUnary(const Expr &e) {
+  auto a = eval(e.operand(0));
+  if (!a)
+    return std::nullopt;
+  switch (e.op) {
+  case Op::NegInt: {
+    auto r = checkedSub(0, a->i);
+    if (!r)
+      return fail(DiagnosticKind::IntegerOverflow, e,
+                  "integer overflow in constant expression, expected a "
+                  "result in [-2^63, 2^63)");
+    return Value::ofInt(*r);
+  }
+  case Op::NegFloat:
+    return Value::ofFloat(-a->f);
+  case Op::NotBool:
+    return Value::ofBool(!a->b);
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<Value> ConstEvaluator::evalBinary(const Expr &e) {
+  // Short-circuit like evaluation does.
+  if (e.op == Op::AndBool || e.op == Op::OrBool) {
+    auto a = eval(e.operand(0));
+    if (!a)
+      return std::nullopt;
+    if (e.op == Op::AndBool ? !a->b : a->b)
+      return Value::ofBool(a->b);
+    return eval(e.operand(1));
+  }
+  auto a = eval(e.operand(0));
+  if (!a)
+    return std::nullopt;
+  auto b = eval(e.operand(1));
+  if (!b)
+    return std::nullopt;
+  auto overflow = [&]() {
+    return fail(DiagnosticKind::IntegerOverflow, e,
+                "integer overflow in constant expression, expected a result "
+                "in [-2^63, 2^63)");
+  };
+  auto checked = [&](std::optional<std::int64_t> r) -> std::optional<Value> {
+    if (!r)
+      return overflow();
+    return Value::ofInt(*r);
+  };
+  switch (e.op) {
+  case Op::AddInt:
+    return checked(checkedAdd(a->i, b->i));
+  case Op::SubInt:
+    return checked(checkedSub(a->i, b->i));
+  case Op::MulInt:
+    return checked(checkedMul(a->i, b->i));
+  case Op::DivInt:
+  case Op::ModInt:
+    if (b->i == 0)
+      return fail(DiagnosticKind::DivisionByZero, e,
+                  std::string("division by zero in constant expression, "
+                              "expected a non-zero divisor for '") +
+                      (e.op == Op::DivInt ? "/" : "%") + "'");
+    if (e.op == Op::DivInt)
+      return checked(checkedFloorDiv(a->i, b->i));
+    return Value::ofInt(floorMod(a->i, b->i));
+  case Op::AddFloat:
+    return Value::ofFloat(a->f + b->f);
+  case Op::SubFloat:
+    return Value::ofFloat(a->f - b->f);
+  case Op::MulFloat:
+    return Value::ofFloat(a->f * b->f);
+  case Op::DivFloat:
+    return Value::ofFloat(a->f / b->f);
+  case Op::EqInt:
+    return Value::ofBool(a->i == b->i);
+  case Op::NeInt:
+    return Value::ofBool(a->i != b->i);
+  case Op::LtInt:
+    return Value::ofBool(a->i < b->i);
+  case Op::LeInt:
+    return Value::ofBool(a->i <= b->i);
+  case Op::GtInt:
+    return Value::ofBool(a->i > b->i);
+  case Op::GeInt:
+    return Value::ofBool(a->i >= b->i);
+  case Op::EqFloat:
+    return Value::ofBool(a->f == b->f);
+  case Op::NeFloat:
+    return Value::ofBool(a->f != b->f);
+  case Op::LtFloat:
+    return Value::ofBool(a->f < b->f);
+  case Op::LeFloat:
+    return Value::ofBool(a->f <= b->f);
+  case Op::GtFloat:
+    return Value::ofBool(a->f > b->f);
+  case Op::GeFloat:
+    return Value::ofBool(a->f >= b->f);
+  case Op::EqBool:
+    return Value::ofBool(a->b == b->b);
+  case Op::NeBool:
+    return Value::ofBool(a->b != b->b);
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<Value> ConstEvaluator::evalMath(const Expr &e) {
+  std::vector<Value> args;
+  for (const ExprPtr &operand : e.operands) {
+    auto v = eval(*operand);
+    if (!v)
+      return std::nullopt;
+    args.push_back(*v);
+  }
+  bool isFloat = e.type == Type::Float;
+  switch (e.math) {
+  case MathFunction::Min:
+    return isFloat ? Value::ofFloat(std::fmin(args[0].f, args[1].f))
+                   : Value::ofInt(std::min(args[0].i, args[1].i));
+  case MathFunction::Max:
+    return isFloat ? Value::ofFloat(std::fmax(args[0].f, args[1].f))
+                   : Value::ofInt(std::max(args[0].i, args[1].i));
+  case MathFunction::Abs:
+    if (isFloat)
+      return Value::ofFloat(std::fabs(args[0].f));
+    if (auto r = checkedSub(0, args[0].i); !r)
+      return fail(DiagnosticKind::IntegerOverflow, e,
+                  "integer overflow in constant expression, expected a "
+                  "result in [-2^63, 2^63)");
+    return Value::ofInt(args[0].i < 0 ? -args[0].i : args[0].i);
+  case MathFunction::ToFloat:
+    return Value::ofFloat(static_cast<float>(args[0].i));
+  case MathFunction::ToInt: {
+    auto r = checkedFloatToInt(args[0].f);
+    if (!r)
+      return fail(DiagnosticKind::IntegerOverflow, e,
+                  "float value does not fit in an int in constant expression");
+    return Value::ofInt(*r);
+  }
+  case MathFunction::Tanh:
+    return Value::ofFloat(std::tanh(args[0].f));
+  case MathFunction::Exp:
+    return Value::ofFloat(std::exp(args[0].f));
+  case MathFunction::Log:
+    return Value::ofFloat(std::log(args[0].f));
+  case MathFunction::Sqrt:
+    return Value::ofFloat(std::sqrt(args[0].f));
+  case MathFunction::AlibiSlope:
+    if (args[1].i == 0)
+      return fail(DiagnosticKind::DivisionByZero, e,
+                  "division by zero in constant expression, expected a "
+                  "non-zero head count for 'alibi_slope'");
+    return Value::ofFloat(alibiSlope(args[0].i, args[1].i));
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+struct ArgRule {
+  const char *name;
+  std::int64_t min;        ///< smallest valid value
+  DiagnosticKind belowMin; ///< NegativeExtent or FactorBelowOne
+};
+
+std::vector<ArgRule> rulesFor(ExprKind kind) {
+  using D = DiagnosticKind;
+  switch (kind) {
+  case ExprKind::Local:
+    return {{"before", 0, D::NegativeExtent},
+            {"after", 0, D::NegativeExtent},
+            {"dilation", 1, D::FactorBelowOne},
+            {"granularity", 1, D::FactorBelowOne}};
+  case ExprKind::Dilated:
+    return {{"before", 0, D::NegativeExtent},
+            {"after", 0, D::NegativeExtent},
+            {"dilation", 1, D::FactorBelowOne}};
+  case ExprKind::Strided:
+    return {{"stride", 1, D::FactorBelowOne}};
+  case ExprKind::Fixed:
+    return {{"stride", 1, D::FactorBelowOne},
+            {"summary", 0, D::NegativeExtent}};
+  case ExprKind::Random:
+    return {{"per_row", 0, D::NegativeExtent},
+            {"granularity", 1, D::FactorBelowOne},
+            {"seed", 0, D::ValueOutOfRange}};
+  case ExprKind::Prefix:
+    return {{"length", 0, D::NegativeExtent}};
+  default:
+    return {};
+  }
+}
+
+bool checkTokens(
+    const Expr &e,
+    const std::function<std::optional<std::int64_t>(const Expr &)> &constant,
+    DiagnosticEngine &diags) {
+  bool ok = true;
+  if (e.type == Type::Int) {
+    if (auto v = constant(e); v && *v >= kMaxExtent) {
+      diags.emit(DiagnosticKind::ValueOutOfRange, e.range,
+                 "token index " + std::to_string(*v) +
+                     " is out of range, expected a value below 2^31");
+      ok = false;
+    }
+    return ok;
+  }
+  if (e.kind == ExprKind::Range || e.kind == ExprKind::Set)
+    for (const ExprPtr &operand : e.operands)
+      ok = checkTokens(*operand, constant, diags) && ok;
+  return ok;
+}
+
+} // namespace
+
+bool checkPrimitiveValues(
+    const Expr &primitive,
+    const std::function<std::optional<std::int64_t>(const Expr &)> &constant,
+    DiagnosticEngine &diags) {
+  if (primitive.kind == ExprKind::Global)
+    return checkTokens(primitive.operand(0), constant, diags);
+  std::vector<ArgRule> rules = rulesFor(primitive.kind);
+  bool ok = true;
+  std::string callee(exprKindName(primitive.kind));
+  for (std::size_t i = 0; i < rules.size() && i < primitive.operands.size();
+       ++i) {
+    const Expr &arg = primitive.operand(i);
+    if (arg.implicit)
+      continue;
+    auto v = constant(arg);
+    if (!v)
+      continue;
+    const ArgRule &rule = rules[i];
+    std::string what = "argument '" + std::string(rule.name) + "' of '" +
+                       callee + "' is " + std::to_string(*v);
+    if (*v < rule.min) {
+      std::string expected = rule.belowMin == DiagnosticKind::NegativeExtent
+                                 ? ", expected a value >= 0"
+                             : rule.belowMin == DiagnosticKind::FactorBelowOne
+                                 ? ", expected a value >= 1"
+                                 : ", expected a seed in [0, 2^63)";
+      diags.emit(rule.belowMin, arg.range, what + expected);
+      ok = false;
+    } else if (*v >= kMaxExtent && std::string_view(rule.name) != "seed") {
+      diags.emit(DiagnosticKind::ValueOutOfRange, arg.range,
+                 what + ", expected a value below 2^31");
+      ok = false;
+    }
+  }
+  if (primitive.kind == ExprKind::Local) {
+    const Expr &dilation = primitive.operand(2);
+    const Expr &granularity = primitive.operand(3);
+    auto d = constant(dilation);
+    auto g = constant(granularity);
+    if (d && g && *d != 1 && *g != 1) {
+      diags
+          .emit(DiagnosticKind::ConflictingArguments, granularity.range,
+                "'local' cannot take both a dilation and a granularity, "
+                "expected at most one of them different from 1")
+          .note(dilation.range, "dilation given here");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+} // namespace lace::frontend

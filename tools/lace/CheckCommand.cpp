@@ -1,0 +1,122 @@
+//===- CheckCommand.cpp - `lace check FILE` -------------------------------===//
+//
+// Parses and checks a file; prints diagnostics and exits 1 on error, or one
+// summary line per pattern:
+//   pattern causal_window(window=256): mask intersect(causal, local), no score
+//
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+#include "Session.h"
+
+#include <cstdio>
+#include <iostream>
+
+namespace lace::tool {
+
+using namespace lace::frontend;
+
+namespace {
+
+std::string formatValue(ParamType type, const Value &v) {
+  switch (type) {
+  case ParamType::Int:
+    return std::to_string(v.i);
+  case ParamType::Bool:
+    return v.b ? "true" : "false";
+  case ParamType::Float: {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%g", static_cast<double>(v.f));
+    return buffer;
+  }
+  }
+  return "?";
+}
+
+/// A short structural description, two levels deep.
+std::string describe(const Expr &e, int depth) {
+  std::string name(exprKindName(e.kind));
+  if (e.kind == ExprKind::PatternCall)
+    name = e.name;
+  bool combinator =
+      e.kind == ExprKind::Union || e.kind == ExprKind::Intersect ||
+      e.kind == ExprKind::Difference || e.kind == ExprKind::Complement ||
+      e.kind == ExprKind::Conditional;
+  if (!combinator || depth == 0)
+    return name;
+  std::string out = name + "(";
+  bool first = true;
+  for (const ExprPtr &operand : e.operands) {
+    if (operand->type != Type::Mask)
+      continue;
+    out += first ? "" : ", ";
+    out += describe(*operand, depth - 1);
+    first = false;
+  }
+  return out + ")";
+}
+
+} // namespace
+
+int runCheck(std::span<const std::string> args) {
+  PatternOptions options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    if (!parsePatternOption(args, i, options, error))
+      return usageError("unknown option '" + args[i] +
+                        "' for 'check', expected --pattern NAME or --param "
+                        "name=value");
+    if (!error.empty())
+      return usageError(error);
+  }
+  if (options.file.empty())
+    return usageError("'check' expects a file: lace check FILE");
+  Session session;
+  if (!session.load(options.file))
+    return 1;
+  std::vector<const Pattern *> patterns;
+  if (!options.pattern.empty()) {
+    const Pattern *pattern = session.select(options.pattern);
+    if (!pattern)
+      return 1;
+    patterns.push_back(pattern);
+  } else {
+    patterns = session.program().patternsIn(session.program().mainFile);
+    if (patterns.empty() && !session.select(""))
+      return 1;
+    if (!options.params.empty() && patterns.size() > 1)
+      return usageError("--param needs --pattern when '" + options.file +
+                        "' defines several patterns");
+  }
+  bool ok = true;
+  for (const Pattern *pattern : patterns) {
+    bool complete = true;
+    for (const Param &param : pattern->params) {
+      bool given = false;
+      for (const ParamOverride &o : options.params)
+        given = given || o.name == param.name;
+      complete = complete && (given || param.defaultValue);
+    }
+    std::string params;
+    if (complete || !options.params.empty()) {
+      auto values = bindParams(*pattern, options.params, session.diags());
+      if (!values) {
+        ok = false;
+        continue;
+      }
+      for (std::size_t i = 0; i < values->size(); ++i)
+        params += (i ? ", " : "") + pattern->params[i].name + "=" +
+                  formatValue(pattern->params[i].type, (*values)[i]);
+    } else {
+      for (std::size_t i = 0; i < pattern->params.size(); ++i)
+        params += (i ? ", " : "") + pattern->params[i].name + ": " +
+                  std::string(paramTypeName(pattern->params[i].type)) +
+                  (pattern->params[i].defaultValue ? "" : " (required)");
+    }
+    std::cout << "pattern " << pattern->name << "(" << params << "): mask "
+              << describe(*pattern->mask, 2) << ", "
+              << (pattern->score ? "score" : "no score") << "\n";
+  }
+  return ok ? 0 : 1;
+}
+
+} // namespace lace::tool

@@ -1,0 +1,99 @@
+//===- CompileCommand.cpp - `lace compile FILE --emit=mlir` ---------------===//
+//
+// Lowers the patterns of a file to the lace dialect and prints the module.
+// `--param` values become the parameters' defaults in the printed IR.
+//
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+#include "Session.h"
+
+#include "lace/Lowering/LowerToLace.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <iostream>
+
+namespace lace::tool {
+
+using namespace lace::frontend;
+
+namespace {
+
+bool hasParam(const Pattern &pattern, const std::string &name) {
+  return pattern.findParam(name) >= 0;
+}
+
+} // namespace
+
+int runCompile(std::span<const std::string> args) {
+  PatternOptions options;
+  std::string emit = "mlir";
+  bool locations = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    if (takeValue(args, i, "--emit", emit))
+      continue;
+    if (args[i] == "--locations") {
+      locations = true;
+      continue;
+    }
+    if (!parsePatternOption(args, i, options, error))
+      return usageError("unknown option '" + args[i] +
+                        "' for 'compile', expected --emit=mlir, --locations, "
+                        "--pattern NAME or --param name=value");
+    if (!error.empty())
+      return usageError(error);
+  }
+  if (options.file.empty())
+    return usageError(
+        "'compile' expects a file: lace compile FILE --emit=mlir");
+  if (emit != "mlir")
+    return usageError("unsupported --emit value '" + emit +
+                      "', expected 'mlir'");
+
+  Session session;
+  if (!session.load(options.file))
+    return 1;
+  std::vector<const Pattern *> patterns;
+  if (!options.pattern.empty()) {
+    const Pattern *pattern = session.select(options.pattern);
+    if (!pattern)
+      return 1;
+    patterns.push_back(pattern);
+  } else {
+    patterns = session.program().patternsIn(session.program().mainFile);
+  }
+
+  for (const ParamOverride &given : options.params)
+    if (std::none_of(patterns.begin(), patterns.end(), [&](const Pattern *p) {
+          return hasParam(*p, given.name);
+        }))
+      return usageError("no compiled pattern has a parameter '" + given.name +
+                        "'");
+  // With one pattern selected, bad override values are reported like in
+  // `lace check`.
+  if (patterns.size() == 1 && !options.params.empty() &&
+      !bindParams(*patterns[0], options.params, session.diags()))
+    return 1;
+
+  mlir::MLIRContext context;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      lowerToLace(context, session.sources(), patterns, options.params);
+  if (mlir::failed(mlir::verify(*module))) {
+    std::cerr << "lace: internal error: the lowered IR does not verify; "
+                 "please report this with the input file\n";
+    return 2;
+  }
+  mlir::OpPrintingFlags flags;
+  if (locations)
+    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+  module->print(llvm::outs(), flags);
+  llvm::outs() << "\n";
+  return 0;
+}
+
+} // namespace lace::tool

@@ -1,0 +1,59 @@
+//===- main.cpp - The lace command-line tool ------------------------------===//
+#include "Commands.h"
+
+#include <array>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using lace::tool::Command;
+
+constexpr std::array kCommands = {
+    Command{"check", "FILE [--pattern NAME] [--param name=value]...",
+            "parse and check a .lace file, print one line per pattern",
+            lace::tool::runCheck},
+    Command{"show",
+            "FILE --seq N [--seq-k N] [--heads H] [--pattern NAME] "
+            "[--param name=value]... [--segments 0,0,1,...]",
+            "print the element mask as a grid ('#' live, '.' not)",
+            lace::tool::runShow},
+#ifdef LACE_WITH_MLIR
+    Command{"compile",
+            "FILE --emit=mlir [--locations] [--pattern NAME] "
+            "[--param name=value]...",
+            "lower the patterns to the lace dialect and print the IR",
+            lace::tool::runCompile},
+#endif
+};
+
+void printUsage(std::ostream &os) {
+  os << "usage: lace COMMAND [ARGS]\n\ncommands:\n";
+  for (const Command &command : kCommands)
+    os << "  " << command.name << " " << command.usage << "\n      "
+       << command.summary << "\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    printUsage(std::cerr);
+    return 1;
+  }
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    printUsage(std::cout);
+    return 0;
+  }
+  for (const Command &command : kCommands)
+    if (command.name == args[0])
+      return command.run(std::span<const std::string>(args).subspan(1));
+  std::string names;
+  for (const Command &command : kCommands)
+    names += (names.empty() ? "" : ", ") + std::string(command.name);
+  std::cerr << "lace: error: unknown command '" << args[0]
+            << "', expected one of: " << names << "\n";
+  return 1;
+}
