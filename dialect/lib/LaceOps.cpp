@@ -411,5 +411,57 @@ LogicalResult PrefixOp::verify() {
   return checkAtLeast(*this, getLength(), 0, "the prefix length");
 }
 
+//===----------------------------------------------------------------------===//
+// LayoutOp
+//===----------------------------------------------------------------------===//
+
+/// Checks that `tables[name]` is a 1-d i32 tensor; with `size` >= 0, of that
+/// many elements; with `multiple` > 0, of a multiple of that many elements.
+static LogicalResult checkTable(Operation *op, DictionaryAttr tables,
+                                StringRef name, int64_t size,
+                                int64_t multiple = 0) {
+  auto table = dyn_cast_or_null<ElementsAttr>(tables.get(name));
+  if (!table)
+    return op->emitOpError() << "expected an i32 table '" << name << "'";
+  auto type = dyn_cast<RankedTensorType>(table.getShapedType());
+  if (!type || type.getRank() != 1 || !type.getElementType().isInteger(32))
+    return op->emitOpError() << "expected table '" << name
+                             << "' to be a 1-d tensor of i32, got "
+                             << table.getShapedType();
+  int64_t count = type.getDimSize(0);
+  if (size >= 0 && count != size)
+    return op->emitOpError() << "expected table '" << name << "' to have "
+                             << size << " entries, got " << count;
+  if (multiple > 0 && count % multiple != 0)
+    return op->emitOpError() << "expected table '" << name
+                             << "' to have a multiple of " << multiple
+                             << " entries, got " << count;
+  return success();
+}
+
+LogicalResult LayoutOp::verify() {
+  auto numRows = static_cast<int64_t>(getNumRows());
+  auto numCols = static_cast<int64_t>(getNumCols());
+  DictionaryAttr tables = getTables();
+  if (failed(checkTable(*this, tables, "row_offsets", numRows + 1)))
+    return failure();
+  if (getForm() == "runs") {
+    if (failed(checkTable(*this, tables, "runs", -1, 3)))
+      return failure();
+  } else if (getForm() == "bsr") {
+    if (failed(checkTable(*this, tables, "columns", -1)) ||
+        failed(checkTable(*this, tables, "kinds", -1)))
+      return failure();
+  } else {
+    return emitOpError() << "expected form \"runs\" or \"bsr\", got \""
+                         << getForm() << "\"";
+  }
+  if (tables.get("t_row_offsets") &&
+      (failed(checkTable(*this, tables, "t_row_offsets", numCols + 1)) ||
+       failed(checkTable(*this, tables, "t_runs", -1, 3))))
+    return failure();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "lace/Dialect/LaceOps.cpp.inc"

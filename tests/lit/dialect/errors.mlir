@@ -320,3 +320,38 @@ lace.pattern @p() {
   %0 = lace.prefix length %neg
   lace.yield %0 : !lace.mask
 }
+
+// -----
+
+// expected-error @+1 {{expected table 'row_offsets' to have 3 entries, got 2}}
+lace.layout @l source @p heads [0] form "runs" grid 2 x 2 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>, runs = dense<[0, 1, 1]> : tensor<3xi32>}
+
+// -----
+
+// expected-error @+1 {{expected an i32 table 'runs'}}
+lace.layout @l source @p heads [0] form "runs" grid 1 x 1 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>}
+
+// -----
+
+// expected-error @+1 {{expected table 'runs' to have a multiple of 3 entries, got 2}}
+lace.layout @l source @p heads [0] form "runs" grid 1 x 1 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>, runs = dense<[0, 1]> : tensor<2xi32>}
+
+// -----
+
+// expected-error @+1 {{expected table 'runs' to be a 1-d tensor of i32, got 'tensor<3xi64>'}}
+lace.layout @l source @p heads [0] form "runs" grid 1 x 1 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>, runs = dense<[0, 1, 2]> : tensor<3xi64>}
+
+// -----
+
+// expected-error @+1 {{expected form "runs" or "bsr", got "csr"}}
+lace.layout @l source @p heads [0] form "csr" grid 1 x 1 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>}
+
+// -----
+
+// expected-error @+1 {{expected an i32 table 'kinds'}}
+lace.layout @l source @p heads [0] form "bsr" grid 1 x 1 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>, columns = dense<[0]> : tensor<1xi32>}
+
+// -----
+
+// expected-error @+1 {{expected table 't_row_offsets' to have 2 entries, got 3}}
+lace.layout @l source @p heads [0] form "runs" grid 1 x 1 tables {row_offsets = dense<[0, 1]> : tensor<2xi32>, runs = dense<[0, 1, 2]> : tensor<3xi32>, t_row_offsets = dense<[0, 1, 1]> : tensor<3xi32>, t_runs = dense<[0, 1, 2]> : tensor<3xi32>}

@@ -114,3 +114,11 @@ lace.pattern @tagged() attributes {lace.source = "tagged.lace"} {
 func.func @var_attribute() attributes {attr = #lace<var seq_k>} {
   return
 }
+
+// The layout/schedule level.
+// CHECK-LABEL: lace.layout @causal_g0 source @causal heads [0, 1] form "runs" grid 2 x 2 tables {row_offsets = dense<[0, 1, 3]> : tensor<3xi32>, runs = dense<[0, 1, 1, 0, 1, 2, 1, 2, 1]> : tensor<9xi32>}
+lace.layout @causal_g0 source @causal heads [0, 1] form "runs" grid 2 x 2 tables {row_offsets = dense<[0, 1, 3]> : tensor<3xi32>, runs = dense<[0, 1, 1, 0, 1, 2, 1, 2, 1]> : tensor<9xi32>}
+// CHECK-LABEL: lace.layout @causal_bsr source @causal heads [2] form "bsr" grid 2 x 2
+lace.layout @causal_bsr source @causal heads [2] form "bsr" grid 2 x 2 tables {row_offsets = dense<[0, 1, 3]> : tensor<3xi32>, columns = dense<[0, 0, 1]> : tensor<3xi32>, kinds = dense<[1, 2, 1]> : tensor<3xi32>, t_row_offsets = dense<[0, 2, 3]> : tensor<3xi32>, t_runs = dense<[0, 1, 1, 1, 2, 2, 1, 2, 1]> : tensor<9xi32>}
+// CHECK: lace.schedule ctas 2 imbalance 1.000000e+00(unsplit 1.500000e+00) tables {cta_offsets = dense<[0, 1, 2]> : tensor<3xi32>}
+lace.schedule ctas 2 imbalance 1.0 (unsplit 1.5) tables {cta_offsets = dense<[0, 1, 2]> : tensor<3xi32>}

@@ -304,4 +304,65 @@ def Lace_ScoreOp : Lace_Op<"score", [Pure, SingleBlock,
   let builders = [OpBuilder<(ins)>];
 }
 
+//===----------------------------------------------------------------------===//
+// Layout/schedule level
+//===----------------------------------------------------------------------===//
+
+def Lace_LayoutOp : Lace_Op<"layout", [Symbol]> {
+  let summary = "the exact block-sparse structure of one distinct head layout";
+  let description = [{
+    Produced by `lace-classify-blocks` from a specialised pattern and refined
+    by `lace-materialize-layout`. The q-tiles (rows) and k-tiles (columns) of
+    a `num_rows` x `num_cols` grid are Empty, Partial or Full.
+
+    * form `runs`: `row_offsets` (`num_rows + 1` entries) indexes `runs`,
+      which holds `[begin, end, kind]` triples of k-tiles (kind 1 = Partial,
+      2 = Full); gaps are Empty. Causal, window, prefix and global patterns
+      cost O(rows).
+    * form `bsr`: `row_offsets` indexes `columns` (one k-tile each) and
+      `kinds` (1 = Partial, 2 = Full), like FlexAttention's
+      `kv_num_blocks`/`kv_indices`/`full_kv_*`.
+
+    `t_row_offsets`/`t_runs` hold the transposed structure (per k-tile its
+    q-tiles, as runs) for the backward pass once materialised. Tables are
+    `i32` tensors, stored as dense resources when large.
+
+    ```mlir
+    lace.layout @causal_g0 source @causal heads [0, 1] form "runs"
+        grid 4 x 4 tables {row_offsets = dense<...>, runs = dense<...>}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       FlatSymbolRefAttr:$source,
+                       DenseI64ArrayAttr:$heads,
+                       StrAttr:$form,
+                       I64Attr:$num_rows,
+                       I64Attr:$num_cols,
+                       DictionaryAttr:$tables);
+  let assemblyFormat = [{
+    $sym_name `source` $source `heads` $heads `form` $form
+    `grid` $num_rows `x` $num_cols `tables` $tables attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Lace_ScheduleOp : Lace_Op<"schedule", []> {
+  let summary = "the order in which persistent CTAs take tiles";
+  let description = [{
+    Produced by `lace-schedule`. `items` holds one `[batch, head, row,
+    col_begin, col_end, split]` sextuple per work item (a q-tile row, or a
+    part of one when `split` is 1, whose partial results are merged by the
+    log-sum-exp combine step); `cta_offsets` (`num_ctas + 1` entries) gives
+    each CTA's contiguous slice of `items`, longest work first.
+  }];
+  let arguments = (ins I64Attr:$num_ctas,
+                       F64Attr:$imbalance,
+                       F64Attr:$imbalance_before_split,
+                       DictionaryAttr:$tables);
+  let assemblyFormat = [{
+    `ctas` $num_ctas `imbalance` $imbalance `(` `unsplit` $imbalance_before_split `)`
+    `tables` $tables attr-dict
+  }];
+}
+
 #endif // LACE_DIALECT_LACEOPS_TD
