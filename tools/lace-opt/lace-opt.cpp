@@ -1,5 +1,6 @@
 //===- lace-opt.cpp - the lace dialect's optimizer driver -----------------===//
 #include "lace/Dialect/LaceDialect.h"
+#include "lace/Transforms/LacePasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -11,6 +12,8 @@
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
+  lace::registerLacePasses();
+  lace::registerLacePipeline();
 
   mlir::DialectRegistry registry;
   registry.insert<lace::LaceDialect, mlir::arith::ArithDialect,

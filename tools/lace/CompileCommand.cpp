@@ -1,13 +1,19 @@
-//===- CompileCommand.cpp - `lace compile FILE --emit=mlir` ---------------===//
+//===- CompileCommand.cpp - `lace compile FILE --emit=...` ----------------===//
 //
-// Lowers the patterns of a file to the lace dialect and prints the module.
-// `--param` values become the parameters' defaults in the printed IR.
+// Lowers the patterns of a file to the lace dialect and prints the module
+// (--emit=mlir; `--param` values become the parameters' defaults), or runs
+// the layout pipeline for a problem shape and prints the layouts or the
+// schedule as JSON (--emit=layout, --emit=schedule) or the resulting IR
+// (--emit=layout-mlir).
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "Session.h"
 
+#include "LayoutOptions.h"
 #include "lace/Lowering/LowerToLace.h"
+#include "lace/Transforms/Export.h"
+#include "lace/Transforms/LacePasses.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
@@ -31,29 +37,39 @@ bool hasParam(const Pattern &pattern, const std::string &name) {
 
 int runCompile(std::span<const std::string> args) {
   PatternOptions options;
+  LayoutOptions layout;
   std::string emit = "mlir";
   bool locations = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string error;
     if (takeValue(args, i, "--emit", emit))
       continue;
+    if (parseLayoutOption(args, i, layout, error)) {
+      if (!error.empty())
+        return usageError(error);
+      continue;
+    }
     if (args[i] == "--locations") {
       locations = true;
       continue;
     }
     if (!parsePatternOption(args, i, options, error))
       return usageError("unknown option '" + args[i] +
-                        "' for 'compile', expected --emit=mlir, --locations, "
-                        "--pattern NAME or --param name=value");
+                        "' for 'compile', expected --emit=KIND, --locations, "
+                        "--pattern NAME, --param name=value or a shape "
+                        "option (" +
+                        std::string(kLayoutOptionsUsage) + ")");
     if (!error.empty())
       return usageError(error);
   }
   if (options.file.empty())
     return usageError(
         "'compile' expects a file: lace compile FILE --emit=mlir");
-  if (emit != "mlir")
+  if (emit != "mlir" && emit != "layout" && emit != "schedule" &&
+      emit != "layout-mlir")
     return usageError("unsupported --emit value '" + emit +
-                      "', expected 'mlir'");
+                      "', expected 'mlir', 'layout', 'schedule' or "
+                      "'layout-mlir'");
 
   Session session;
   if (!session.load(options.file))
@@ -87,6 +103,17 @@ int runCompile(std::span<const std::string> args) {
     std::cerr << "lace: internal error: the lowered IR does not verify; "
                  "please report this with the input file\n";
     return 2;
+  }
+  if (emit != "mlir") {
+    PipelineOptions pipeline = layout.pipelineOptions(options);
+    if (mlir::failed(runLayoutPipeline(*module, pipeline)))
+      return 1;
+    if (emit == "layout")
+      writeLayoutJson(*module, llvm::outs());
+    else if (emit == "schedule")
+      writeScheduleJson(*module, llvm::outs());
+    if (emit != "layout-mlir")
+      return 0;
   }
   mlir::OpPrintingFlags flags;
   if (locations)

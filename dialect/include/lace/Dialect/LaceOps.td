@@ -350,10 +350,11 @@ def Lace_ScheduleOp : Lace_Op<"schedule", []> {
   let summary = "the order in which persistent CTAs take tiles";
   let description = [{
     Produced by `lace-schedule`. `items` holds one `[batch, head, row,
-    col_begin, col_end, split]` sextuple per work item (a q-tile row, or a
-    part of one when `split` is 1, whose partial results are merged by the
-    log-sum-exp combine step); `cta_offsets` (`num_ctas + 1` entries) gives
-    each CTA's contiguous slice of `items`, longest work first.
+    col_begin, col_end, split, num_splits]` record per work item: a q-tile
+    row over k-tiles `[col_begin, col_end)`, or piece `split` of a row cut
+    into `num_splits` pieces whose partial results (O, log-sum-exp) the
+    combine step merges. `cta_offsets` (`num_ctas + 1` entries) gives each
+    CTA's contiguous slice of `items`, longest work first.
   }];
   let arguments = (ins I64Attr:$num_ctas,
                        F64Attr:$imbalance,

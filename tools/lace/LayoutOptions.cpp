@@ -1,0 +1,66 @@
+//===- LayoutOptions.cpp - shape options of layout-level subcommands ------===//
+#include "LayoutOptions.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <charconv>
+#include <iostream>
+
+namespace lace::tool {
+
+PipelineOptions
+LayoutOptions::pipelineOptions(const PatternOptions &pattern) const {
+  PipelineOptions options;
+  options.pattern = pattern.pattern;
+  for (const frontend::ParamOverride &param : pattern.params)
+    options.params.push_back(param.name + "=" + param.value);
+  options.batch = batch;
+  options.heads = heads;
+  options.kvHeads = kvHeads;
+  options.seqQ = seqQ;
+  options.seqK = seqK;
+  options.blockM = blockM;
+  options.blockN = blockN;
+  options.numCtas = numCtas;
+  return options;
+}
+
+bool parseLayoutOption(std::span<const std::string> args, std::size_t &i,
+                       LayoutOptions &options, std::string &error) {
+  struct Flag {
+    std::string_view name;
+    int64_t *value;
+  } flags[] = {{"--seq", &options.seqQ},       {"--seq-k", &options.seqK},
+               {"--heads", &options.heads},    {"--kv-heads", &options.kvHeads},
+               {"--batch", &options.batch},    {"--block-m", &options.blockM},
+               {"--block-n", &options.blockN}, {"--ctas", &options.numCtas}};
+  for (const Flag &flag : flags) {
+    std::string text;
+    if (!takeValue(args, i, flag.name, text))
+      continue;
+    int64_t value = 0;
+    auto [end, status] =
+        std::from_chars(text.data(), text.data() + text.size(), value);
+    if (status != std::errc() || end != text.data() + text.size() ||
+        value < 0)
+      error = "expected a non-negative integer for " + std::string(flag.name) +
+              ", got '" + text + "'";
+    *flag.value = value;
+    return true;
+  }
+  return false;
+}
+
+mlir::LogicalResult runLayoutPipeline(mlir::ModuleOp module,
+                                      const PipelineOptions &options) {
+  if (options.seqQ <= 0) {
+    std::cerr << "lace: error: the layout needs a sequence length: --seq N\n";
+    return mlir::failure();
+  }
+  mlir::PassManager pm(module.getContext());
+  buildLayoutPipeline(pm, options);
+  return pm.run(module);
+}
+
+} // namespace lace::tool
