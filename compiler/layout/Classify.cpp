@@ -502,8 +502,8 @@ private:
     auto dMax = [&](std::int64_t c) { return Q1 - floorDiv(c * bn_, g); };
     // Every predicate below is false before column `from` (D > dHi there)
     // and true from column `to` on (D < dLo): search only between.
-    const std::int64_t from = std::max<std::int64_t>(
-        0, floorDiv((Q0 - dHi) * g, bn_) - 1);
+    const std::int64_t from =
+        std::max<std::int64_t>(0, floorDiv((Q0 - dHi) * g, bn_) - 1);
     const std::int64_t to =
         std::min(numCols_, ceilDiv((Q1 - dLo + 1) * g, bn_) + 1);
     auto first = [&](auto pred) {
@@ -585,9 +585,8 @@ private:
     out.clear();
     std::size_t i = 0, j = 0;
     while (i < a.size() || j < b.size()) {
-      const auto &s = (j == b.size() || (i < a.size() && a[i] < b[j]))
-                          ? a[i++]
-                          : b[j++];
+      const auto &s =
+          (j == b.size() || (i < a.size() && a[i] < b[j])) ? a[i++] : b[j++];
       if (!out.empty() && s.first <= out.back().second + 1)
         out.back().second = std::max(out.back().second, s.second);
       else

@@ -58,15 +58,21 @@ struct LaceClassifyBlocksPass
       numFallbackElements += blocks.stats.fallbackElements;
 
       builder.setInsertionPointAfter(pattern);
-      builder.create<LayoutOp>(
+      auto op = builder.create<LayoutOp>(
           pattern.getLoc(),
           builder.getStringAttr(pattern.getSymName() + "_layout"),
           FlatSymbolRefAttr::get(pattern.getSymNameAttr()), heads,
           builder.getStringAttr("runs"),
           builder.getI64IntegerAttr(blocks.numRows),
           builder.getI64IntegerAttr(blocks.numCols),
-          builder.getDictionaryAttr(
-              runTables(builder, "", blocks, kInlineTables)));
+          builder.getDictionaryAttr(runTables(
+              builder, pattern.getSymName(), "", blocks, kInlineTables)));
+      // Also recorded on the op: Debian's release MLIR compiles pass
+      // statistics out (NDEBUG), and tests and tools read these.
+      op->setAttr("lace.fallback_tiles",
+                  builder.getI64IntegerAttr(blocks.stats.fallbackBlocks));
+      op->setAttr("lace.fallback_elements",
+                  builder.getI64IntegerAttr(blocks.stats.fallbackElements));
     }
   }
 };

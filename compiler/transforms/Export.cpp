@@ -44,7 +44,7 @@ void writeRuns(llvm::json::OStream &json, const layout::BlockLayout &blocks) {
 } // namespace
 
 void lace::writeLayoutJson(ModuleOp module, llvm::raw_ostream &os) {
-  llvm::json::OStream json(os, /*IndentSize=*/1);
+  llvm::json::OStream json(os);
   json.object([&] {
     json.attribute("format", "lace.layout");
     json.attribute("version", kLayoutJsonVersion);
@@ -88,12 +88,20 @@ void lace::writeLayoutJson(ModuleOp module, llvm::raw_ostream &os) {
         });
       }
     });
+    // Specialised patterns without a compile-time layout: segment masks,
+    // whose layouts the runtime builds from the ids of each batch.
+    json.attributeArray("built_at_run_time", [&] {
+      for (PatternOp pattern : module.getOps<PatternOp>())
+        if (pattern->hasAttr("lace.heads") &&
+            !module.lookupSymbol((pattern.getSymName() + "_layout").str()))
+          json.value(pattern.getSymName());
+    });
   });
   os << "\n";
 }
 
 void lace::writeScheduleJson(ModuleOp module, llvm::raw_ostream &os) {
-  llvm::json::OStream json(os, /*IndentSize=*/1);
+  llvm::json::OStream json(os);
   json.object([&] {
     json.attribute("format", "lace.schedule");
     json.attribute("version", kLayoutJsonVersion);

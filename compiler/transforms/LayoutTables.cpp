@@ -34,8 +34,8 @@ std::vector<int32_t> lace::readTable(Attribute table) {
 }
 
 SmallVector<NamedAttribute>
-lace::runTables(Builder &builder, StringRef prefix, const BlockLayout &layout,
-                int64_t resourceThreshold) {
+lace::runTables(Builder &builder, StringRef owner, StringRef key,
+                const BlockLayout &layout, int64_t resourceThreshold) {
   std::vector<int32_t> runs;
   runs.reserve(layout.runs.size() * 3);
   for (const layout::Run &run : layout.runs) {
@@ -43,13 +43,14 @@ lace::runTables(Builder &builder, StringRef prefix, const BlockLayout &layout,
     runs.push_back(run.end);
     runs.push_back(static_cast<int32_t>(run.kind));
   }
-  std::string offsets = (prefix + "row_offsets").str();
-  std::string runsName = (prefix + "runs").str();
-  return {builder.getNamedAttr(offsets,
-                               makeTable(builder, offsets, layout.rowOffsets,
-                                         resourceThreshold)),
-          builder.getNamedAttr(runsName, makeTable(builder, runsName, runs,
-                                                   resourceThreshold))};
+  std::string offsets = (key + "row_offsets").str();
+  std::string runsName = (key + "runs").str();
+  return {builder.getNamedAttr(
+              offsets, makeTable(builder, (owner + "." + offsets).str(),
+                                 layout.rowOffsets, resourceThreshold)),
+          builder.getNamedAttr(
+              runsName, makeTable(builder, (owner + "." + runsName).str(),
+                                  runs, resourceThreshold))};
 }
 
 static BlockLayout fromRuns(int64_t numRows, int64_t numCols,

@@ -26,7 +26,8 @@ struct LaceMaterializeLayoutPass
       if (layout::chooseForm(blocks) == layout::LayoutForm::Runs) {
         ++numRuns;
         op.setForm("runs");
-        tables = runTables(builder, "", blocks, resourceThreshold);
+        tables = runTables(builder, op.getSymName(), "", blocks,
+                           resourceThreshold);
         tableBytes += blocks.bytes();
       } else {
         ++numBSR;
@@ -48,8 +49,9 @@ struct LaceMaterializeLayoutPass
       }
       if (transpose) {
         layout::BlockLayout transposed = blocks.transpose();
-        llvm::append_range(tables, runTables(builder, "t_", transposed,
-                                             resourceThreshold));
+        llvm::append_range(tables,
+                           runTables(builder, op.getSymName(), "t_",
+                                     transposed, resourceThreshold));
         tableBytes += transposed.bytes();
       }
       op.setTablesAttr(builder.getDictionaryAttr(tables));

@@ -45,7 +45,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> blockM{*this, "block-m", llvm::cl::init(128)};
   Option<int64_t> blockN{*this, "block-n", llvm::cl::init(128)};
   Option<int64_t> numCtas{*this, "num-ctas", llvm::cl::init(132)};
-  Option<double> splitFactor{*this, "split-factor", llvm::cl::init(2.0)};
+  Option<double> splitFactor{*this, "split-factor", llvm::cl::init(1.0)};
   Option<int64_t> resourceThreshold{*this, "resource-threshold",
                                     llvm::cl::init(256)};
 };

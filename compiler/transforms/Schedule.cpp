@@ -31,7 +31,7 @@ struct LaceSchedulePass
     if (numCtas < 1 || numCtas > (1 << 20)) {
       module.emitError() << "lace-schedule: expected num-ctas in [1, 2^20], "
                             "got "
-                         << numCtas;
+                         << int64_t(numCtas);
       return signalPassFailure();
     }
     int64_t heads = cast<IntegerAttr>(problem.get("heads")).getInt();

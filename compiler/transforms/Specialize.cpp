@@ -81,7 +81,7 @@ LogicalResult LaceSpecializePass::checkOptions() {
     return failure();
   if (heads % kv != 0)
     return module.emitError() << "lace-specialize: expected kv-heads (" << kv
-                              << ") to divide heads (" << heads << ")";
+                              << ") to divide heads (" << int64_t(heads) << ")";
   for (auto [name, block] : {std::pair{"block-m", int64_t(blockM)},
                              std::pair{"block-n", int64_t(blockN)}})
     if (block < 16 || block > 128 || block % 16 != 0)
@@ -243,7 +243,7 @@ void LaceSpecializePass::runOnOperation() {
   }
   if (!patternName.empty() && selected.empty()) {
     module.emitError() << "lace-specialize: no pattern named '"
-                       << patternName << "'";
+                       << std::string(patternName) << "'";
     return signalPassFailure();
   }
 

@@ -1,7 +1,9 @@
 //===- LayoutOptions.cpp - shape options of layout-level subcommands ------===//
 #include "LayoutOptions.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
 #include "mlir/Pass/PassManager.h"
 
 #include <charconv>
@@ -58,7 +60,24 @@ mlir::LogicalResult runLayoutPipeline(mlir::ModuleOp module,
     std::cerr << "lace: error: the layout needs a sequence length: --seq N\n";
     return mlir::failure();
   }
-  mlir::PassManager pm(module.getContext());
+  // One line per diagnostic, "file:line:col: severity: message", like the
+  // frontend's; the IR of the failing op is not useful to a .lace author.
+  mlir::MLIRContext *context = module.getContext();
+  context->printOpOnDiagnostic(false);
+  mlir::ScopedDiagnosticHandler handler(context, [](mlir::Diagnostic &diag) {
+    std::string location = "lace";
+    if (auto at = mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+      location = at.getFilename().str() + ":" + std::to_string(at.getLine()) +
+                 ":" + std::to_string(at.getColumn());
+    const char *severity =
+        diag.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
+        : diag.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
+        : diag.getSeverity() == mlir::DiagnosticSeverity::Remark  ? "remark"
+                                                                   : "note";
+    std::cerr << location << ": " << severity << ": " << diag.str() << "\n";
+    return mlir::success();
+  });
+  mlir::PassManager pm(context);
   buildLayoutPipeline(pm, options);
   return pm.run(module);
 }

@@ -25,7 +25,7 @@ struct PipelineOptions {
   int64_t batch = 1, heads = 1, kvHeads = 0, seqQ = 128, seqK = 0;
   int64_t blockM = 128, blockN = 128;
   int64_t numCtas = 132;
-  double splitFactor = 2.0;
+  double splitFactor = 1.0;
   int64_t resourceThreshold = 256;
 };
 

@@ -127,7 +127,7 @@ def LaceSchedule : Pass<"lace-schedule", "::mlir::ModuleOp"> {
   let options = [
     Option<"numCtas", "num-ctas", "int64_t", /*default=*/"132",
            "Persistent CTAs (the SM count of the target)">,
-    Option<"splitFactor", "split-factor", "double", /*default=*/"2.0",
+    Option<"splitFactor", "split-factor", "double", /*default=*/"1.0",
            "Split rows costing more than this times the mean load per CTA "
            "(0 disables splitting)">,
   ];

@@ -25,9 +25,10 @@ mlir::ElementsAttr makeTable(mlir::Builder &builder, llvm::StringRef name,
 /// The entries of a table made by makeTable.
 std::vector<int32_t> readTable(mlir::Attribute table);
 
-/// Tables of `layout` in run form (`row_offsets`, `runs`).
+/// Tables of `layout` in run form: `<key>row_offsets` and `<key>runs`, as
+/// resources named `<owner>.<key>...` when large.
 llvm::SmallVector<mlir::NamedAttribute>
-runTables(mlir::Builder &builder, llvm::StringRef prefix,
+runTables(mlir::Builder &builder, llvm::StringRef owner, llvm::StringRef key,
           const layout::BlockLayout &layout, int64_t resourceThreshold);
 
 /// The layout an op describes, in either form.

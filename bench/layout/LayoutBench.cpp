@@ -1,0 +1,196 @@
+//===- LayoutBench.cpp - Layout and schedule build times ------------------===//
+//
+// For each pattern and sequence length (block 128, 16 heads, batch 1):
+// build the layout of every distinct head layout with classify(), dedupe the
+// heads, and build a 132-CTA schedule. Prints the median of N repeats (N
+// adaptive, at least 5). Next to it, at 4K and 32K, the naive baseline:
+// every tile classified by evaluating every element, as FlexAttention's
+// create_block_mask does, for one head layout.
+//
+//   lace-layout-bench [--quick]   (--quick: 4K and 32K only)
+//
+//===----------------------------------------------------------------------===//
+#include "lace/Layout/Classify.h"
+#include "lace/Layout/Schedule.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace lace::layout;
+
+namespace {
+
+constexpr std::int64_t kBlock = 128;
+constexpr std::int64_t kHeads = 16;
+constexpr int kCtas = 132;
+
+double nowMs() {
+  using Clock = std::chrono::steady_clock;
+  return std::chrono::duration<double, std::milli>(
+             Clock::now().time_since_epoch())
+      .count();
+}
+
+/// Median wall time of `fn` in ms: at least 5 runs, more while the total
+/// stays under about 0.3 s (at most 51).
+double medianMs(const std::function<void()> &fn, int *reps = nullptr) {
+  std::vector<double> times;
+  const double start = nowMs();
+  while (times.size() < 5 || (nowMs() - start < 300 && times.size() < 51)) {
+    const double t0 = nowMs();
+    fn();
+    times.push_back(nowMs() - t0);
+  }
+  std::sort(times.begin(), times.end());
+  if (reps)
+    *reps = static_cast<int>(times.size());
+  return times[times.size() / 2];
+}
+
+struct Pattern {
+  const char *name;
+  /// The mask of head h at length seq.
+  std::function<std::unique_ptr<MaskNode>(std::int64_t seq, std::int64_t h)>
+      build;
+  /// Heads with distinct masks (the rest repeat them).
+  std::int64_t distinctHeads;
+};
+
+std::int64_t stridedStride(std::int64_t seq) {
+  const double root = std::sqrt(static_cast<double>(seq));
+  return std::max<std::int64_t>(
+      kBlock, static_cast<std::int64_t>(std::llround(root / kBlock)) * kBlock);
+}
+
+std::vector<Pattern> patterns() {
+  return {
+      {"causal", [](std::int64_t, std::int64_t) { return MaskNode::causal(); },
+       1},
+      {"sliding-4K",
+       [](std::int64_t, std::int64_t) {
+         return MaskNode::intersect(MaskNode::causal(), MaskNode::local(4095));
+       },
+       1},
+      {"longformer",
+       [](std::int64_t, std::int64_t) {
+         return MaskNode::unite(MaskNode::local(256, 256),
+                                MaskNode::global({}, {{0, 1}}));
+       },
+       1},
+      {"bigbird",
+       [](std::int64_t seq, std::int64_t h) {
+         // block 64, window 1 block each side (3 blocks), 2 global blocks,
+         // 3 random blocks per row, seed 0; the generator varies per head.
+         return MaskNode::unite(
+             MaskNode::unite(MaskNode::local(64, 64, 64),
+                             MaskNode::global({}, {{0, 128}})),
+             MaskNode::random(3, 64, 0, h, seq));
+       },
+       kHeads},
+      {"strided",
+       [](std::int64_t seq, std::int64_t) {
+         return MaskNode::strided(stridedStride(seq));
+       },
+       1},
+  };
+}
+
+std::string human(std::int64_t seq) {
+  return seq >= (1 << 20) ? std::to_string(seq >> 20) + "M"
+                          : std::to_string(seq >> 10) + "K";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  std::vector<std::int64_t> lengths{4096, 32768, 131072, 1 << 20};
+  if (quick)
+    lengths.resize(2);
+  const Tiles tiles{kBlock, kBlock};
+
+  std::printf("block %lld, %lld heads, batch 1, %d CTAs; times are medians "
+              "(repeats in brackets)\n",
+              static_cast<long long>(kBlock), static_cast<long long>(kHeads),
+              kCtas);
+  std::printf("%-11s %5s %4s %11s %10s %10s %8s %10s %9s %9s %11s %11s %8s\n",
+              "pattern", "seq", "lay", "layout ms", "per-lay ms", "sched ms",
+              "ns/blk", "non-empty", "bytes", "fallback", "imbal b/a",
+              "naive ms", "speedup");
+  for (const Pattern &p : patterns()) {
+    for (std::int64_t seq : lengths) {
+      const Shape shape{seq, seq};
+      std::vector<std::unique_ptr<MaskNode>> masks;
+      for (std::int64_t h = 0; h < p.distinctHeads; ++h)
+        masks.push_back(p.build(seq, h));
+      std::vector<BlockLayout> layouts;
+      int reps = 0;
+      const double layoutMs = medianMs(
+          [&] {
+            layouts.clear();
+            for (const auto &m : masks)
+              layouts.push_back(classify(*m, shape, tiles));
+          },
+          &reps);
+      // Heads beyond the distinct ones repeat them.
+      std::vector<BlockLayout> perHead;
+      for (std::int64_t h = 0; h < kHeads; ++h)
+        perHead.push_back(
+            layouts[static_cast<std::size_t>(h % p.distinctHeads)]);
+      const DedupedLayouts d = dedupeHeads(perHead);
+      Schedule sched;
+      const double schedMs = medianMs(
+          [&] { sched = buildSchedule(d.unique, d.headToLayout, 1, kCtas); });
+      std::int64_t nonEmpty = 0, fallback = 0;
+      std::size_t bytes = 0;
+      for (const BlockLayout &l : d.unique) {
+        nonEmpty += l.numNonEmpty();
+        fallback += l.stats.fallbackBlocks;
+        bytes += l.bytes();
+      }
+      const double perLayout = layoutMs / static_cast<double>(d.unique.size());
+      std::string naive = "-", speedup = "-";
+      if (seq <= 32768 && (p.distinctHeads == 1 || seq <= 4096)) {
+        // One head layout, every element evaluated (one repeat at 32K).
+        const double t0 = nowMs();
+        const BlockLayout ref = classifyByElements(*masks[0], shape, tiles);
+        const double ms = nowMs() - t0;
+        if (!(ref == layouts[0])) {
+          std::fprintf(stderr, "MISMATCH: %s at %lld\n", p.name,
+                       static_cast<long long>(seq));
+          return 1;
+        }
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.1f", ms);
+        naive = buf;
+        std::snprintf(buf, sizeof buf, "%.0fx", ms / perLayout);
+        speedup = buf;
+      }
+      char lay[32], imb[32];
+      std::snprintf(lay, sizeof lay, "%.3f[%d]", layoutMs, reps);
+      std::snprintf(imb, sizeof imb, "%.2f/%.2f", sched.imbalanceBefore,
+                    sched.imbalanceAfter);
+      std::printf(
+          "%-11s %5s %4zu %11s %10.3f %10.3f %8.1f %10lld %9zu %9lld %11s "
+          "%11s %8s\n",
+          p.name, human(seq).c_str(), d.unique.size(), lay, perLayout, schedMs,
+          1e6 * layoutMs /
+              static_cast<double>(std::max<std::int64_t>(nonEmpty, 1)),
+          static_cast<long long>(nonEmpty), bytes,
+          static_cast<long long>(fallback), imb, naive.c_str(),
+          speedup.c_str());
+      std::fflush(stdout);
+    }
+  }
+  std::printf("lay: distinct head layouts built (of %lld heads); non-empty, "
+              "bytes, fallback: summed over them; naive: one head layout, "
+              "element by element; speedup: naive / per-lay\n",
+              static_cast<long long>(kHeads));
+  return 0;
+}
