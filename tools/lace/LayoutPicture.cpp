@@ -75,7 +75,7 @@ std::string renderSvg(const std::vector<LayoutPanel> &panels) {
         << y0 - 8 << "\" text-anchor=\"end\">" << blocks.numCols - 1
         << "</text>\n"
         << "<text x=\"" << x0 - 6 << "\" y=\"" << y0 + 10
-        << "\" text-anchor=\"end\">q 0</text>\n"
+        << "\" text-anchor=\"end\">q-tile 0</text>\n"
         << "<text x=\"" << x0 - 6 << "\" y=\""
         << y0 + cell * double(blocks.numRows) << "\" text-anchor=\"end\">"
         << blocks.numRows - 1 << "</text>\n";

@@ -1,12 +1,16 @@
 //===- ShowCommand.cpp - `lace show FILE --seq N` -------------------------===//
 //
 // Prints the element mask of batch 0 as a grid, '#' live and '.' not, one
-// row per query and one column per key. Heads with identical masks share
-// one grid.
+// row per query and one column per key (for sizes up to 256). Heads with
+// identical masks share one grid. Built with MLIR, it then summarises the
+// block layout the pipeline computes for that shape (ShowLayout.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "Session.h"
+#ifdef LACE_WITH_MLIR
+#include "ShowLayout.h"
+#endif
 
 #include <charconv>
 #include <iostream>
@@ -47,6 +51,9 @@ bool parseIds(const std::string &text, std::vector<std::int64_t> &out) {
 int runShow(std::span<const std::string> args) {
   PatternOptions options;
   std::string seq, seqK, heads = "1", segments;
+#ifdef LACE_WITH_MLIR
+  LayoutShowOptions layout;
+#endif
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string error;
     if (takeValue(args, i, "--seq", seq) ||
@@ -54,6 +61,13 @@ int runShow(std::span<const std::string> args) {
         takeValue(args, i, "--heads", heads) ||
         takeValue(args, i, "--segments", segments))
       continue;
+#ifdef LACE_WITH_MLIR
+    if (parseLayoutShowOption(args, i, layout, error)) {
+      if (!error.empty())
+        return usageError(error);
+      continue;
+    }
+#endif
     if (!parsePatternOption(args, i, options, error))
       return usageError("unknown option '" + args[i] +
                         "' for 'show', expected --seq N, --seq-k N, --heads "
@@ -73,7 +87,15 @@ int runShow(std::span<const std::string> args) {
     return usageError("--seq-k expects an integer, found '" + seqK + "'");
   if (!parseInt(heads, shape.heads))
     return usageError("--heads expects an integer, found '" + heads + "'");
-  if (shape.seqQ > kMaxShowSize || shape.seqK > kMaxShowSize)
+  bool printGrid = shape.seqQ <= kMaxShowSize && shape.seqK <= kMaxShowSize;
+#ifdef LACE_WITH_MLIR
+  layout.shape.seqQ = shape.seqQ;
+  layout.shape.seqK = shape.seqK;
+  layout.shape.heads = shape.heads;
+  if (!printGrid)
+    return showLayout(options, layout);
+#endif
+  if (!printGrid)
     return usageError("'show' prints at most " + std::to_string(kMaxShowSize) +
                       " x " + std::to_string(kMaxShowSize) +
                       " elements, got seq_q = " + std::to_string(shape.seqQ) +
@@ -122,11 +144,16 @@ int runShow(std::span<const std::string> args) {
                             " (identical)")
               << "\n"
               << grids.front();
-    return 0;
+  } else {
+    for (std::size_t h = 0; h < grids.size(); ++h)
+      std::cout << header << ", head " << h << "\n" << grids[h];
   }
-  for (std::size_t h = 0; h < grids.size(); ++h)
-    std::cout << header << ", head " << h << "\n" << grids[h];
+#ifdef LACE_WITH_MLIR
+  std::cout.flush();
+  return showLayout(options, layout);
+#else
   return 0;
+#endif
 }
 
 } // namespace lace::tool

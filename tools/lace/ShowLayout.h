@@ -1,0 +1,31 @@
+//===- ShowLayout.h - the block-layout half of `lace show` ----------------===//
+#ifndef LACE_TOOLS_LACE_SHOWLAYOUT_H
+#define LACE_TOOLS_LACE_SHOWLAYOUT_H
+
+#include "LayoutOptions.h"
+#include "Session.h"
+
+#include <span>
+#include <string>
+
+namespace lace::tool {
+
+struct LayoutShowOptions {
+  LayoutOptions shape; ///< seq/heads are filled from show's own options
+  std::string svgPath; ///< empty: no SVG
+};
+
+/// Consumes --block-m, --block-n, --batch, --kv-heads, --ctas or --svg FILE
+/// at args[i].
+bool parseLayoutShowOption(std::span<const std::string> args, std::size_t &i,
+                           LayoutShowOptions &options, std::string &error);
+
+/// Runs the layout pipeline for the pattern and prints, per distinct head
+/// layout, the tiles by kind, density, computed FLOPs against dense, work
+/// per row, the field of view and an ASCII picture; then the schedule's
+/// imbalance; writes the SVG picture when asked. Returns the exit status.
+int showLayout(const PatternOptions &pattern, const LayoutShowOptions &options);
+
+} // namespace lace::tool
+
+#endif // LACE_TOOLS_LACE_SHOWLAYOUT_H
