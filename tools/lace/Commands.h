@@ -27,6 +27,7 @@ struct Command {
 int runCheck(std::span<const std::string> args);
 int runShow(std::span<const std::string> args);
 int runCompile(std::span<const std::string> args);
+int runCache(std::span<const std::string> args);
 
 } // namespace lace::tool
 

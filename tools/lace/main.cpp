@@ -19,6 +19,9 @@ constexpr std::array kCommands = {
             "[--param name=value]... [--segments 0,0,1,...]",
             "print the element mask as a grid ('#' live, '.' not)",
             lace::tool::runShow},
+    Command{"cache", "stats|list|clear [--dir DIR]",
+            "show, list (verifying each entry) or empty the kernel cache",
+            lace::tool::runCache},
 #ifdef LACE_WITH_MLIR
     Command{"compile",
             "FILE --emit=mlir [--locations] [--pattern NAME] "

@@ -1,0 +1,162 @@
+//===- Sha256.cpp - SHA-256 (FIPS 180-4) ----------------------------------===//
+#include "lace/Runtime/Sha256.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace lace {
+
+namespace {
+
+constexpr std::array<std::uint32_t, 64> kRoundConstants = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+constexpr std::array<std::uint32_t, 8> kInitialState = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+constexpr std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
+
+std::uint32_t loadBigEndian(const std::uint8_t *p) {
+  return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 |
+         std::uint32_t(p[2]) << 8 | std::uint32_t(p[3]);
+}
+
+} // namespace
+
+Sha256::Sha256() { reset(); }
+
+void Sha256::reset() {
+  state_ = kInitialState;
+  buffered_ = 0;
+  totalBytes_ = 0;
+}
+
+void Sha256::compress(const std::uint8_t *block) {
+  std::uint32_t w[64];
+  for (int i = 0; i < 16; ++i)
+    w[i] = loadBigEndian(block + 4 * i);
+  for (int i = 16; i < 64; ++i) {
+    std::uint32_t s0 =
+        rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    std::uint32_t s1 =
+        rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  std::uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3],
+                e = state_[4], f = state_[5], g = state_[6], h = state_[7];
+  for (int i = 0; i < 64; ++i) {
+    std::uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+    std::uint32_t choose = (e & f) ^ (~e & g);
+    std::uint32_t t1 = h + s1 + choose + kRoundConstants[i] + w[i];
+    std::uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
+    std::uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
+    std::uint32_t t2 = s0 + majority;
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  state_[0] += a;
+  state_[1] += b;
+  state_[2] += c;
+  state_[3] += d;
+  state_[4] += e;
+  state_[5] += f;
+  state_[6] += g;
+  state_[7] += h;
+}
+
+void Sha256::update(const void *data, std::size_t size) {
+  const auto *bytes = static_cast<const std::uint8_t *>(data);
+  totalBytes_ += size;
+  if (buffered_ > 0) {
+    std::size_t take = std::min(size, buffer_.size() - buffered_);
+    std::memcpy(buffer_.data() + buffered_, bytes, take);
+    buffered_ += take;
+    bytes += take;
+    size -= take;
+    if (buffered_ < buffer_.size())
+      return;
+    compress(buffer_.data());
+    buffered_ = 0;
+  }
+  for (; size >= 64; bytes += 64, size -= 64)
+    compress(bytes);
+  std::memcpy(buffer_.data(), bytes, size);
+  buffered_ = size;
+}
+
+Sha256Digest Sha256::finish() {
+  std::uint64_t totalBits = totalBytes_ * 8;
+  static constexpr std::uint8_t kPadding[64] = {0x80};
+  std::size_t padding = buffered_ < 56 ? 56 - buffered_ : 120 - buffered_;
+  update(kPadding, padding);
+  std::uint8_t length[8];
+  for (int i = 0; i < 8; ++i)
+    length[i] = static_cast<std::uint8_t>(totalBits >> (56 - 8 * i));
+  update(length, sizeof length);
+  Sha256Digest digest;
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 4; ++j)
+      digest[4 * i + j] = static_cast<std::uint8_t>(state_[i] >> (24 - 8 * j));
+  reset();
+  return digest;
+}
+
+Sha256Digest Sha256::hash(const void *data, std::size_t size) {
+  Sha256 hasher;
+  hasher.update(data, size);
+  return hasher.finish();
+}
+
+std::string toHex(const Sha256Digest &digest) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(64);
+  for (std::uint8_t byte : digest) {
+    hex += kDigits[byte >> 4];
+    hex += kDigits[byte & 15];
+  }
+  return hex;
+}
+
+std::optional<Sha256Digest> digestFromHex(std::string_view hex) {
+  if (hex.size() != 64)
+    return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  Sha256Digest digest;
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    int high = nibble(hex[2 * i]), low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0)
+      return std::nullopt;
+    digest[i] = static_cast<std::uint8_t>(high << 4 | low);
+  }
+  return digest;
+}
+
+} // namespace lace

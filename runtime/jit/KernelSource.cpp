@@ -1,0 +1,245 @@
+//===- KernelSource.cpp - Assembles the CUDA C++ source of a kernel -------===//
+
+#include "lace/Runtime/KernelSource.h"
+
+#include <set>
+#include <sstream>
+
+namespace lace::jit {
+
+namespace detail {
+// Defined in the build-generated LaceEmbeddedKernels.cpp.
+extern const EmbeddedHeader kEmbeddedHeaders[];
+extern const std::size_t kNumEmbeddedHeaders;
+extern const char kEmbeddedVersion[];
+} // namespace detail
+
+const std::string_view kTemplateVersion = detail::kEmbeddedVersion;
+
+std::string_view dtypeName(DType dtype) {
+  return dtype == DType::F16 ? "f16" : "bf16";
+}
+
+TileConfig defaultTiles(int headDim) {
+  // One 16-row mma tile per warp: two (FlashAttention-2's 128 x 64 with 4
+  // warps at d 64) need about 250 registers and spill under NVRTC.
+  if (headDim <= 64)
+    return {128, 64, 8, 2};
+  if (headDim <= 128)
+    return {64, 64, 4, 2};
+  return {64, 32, 4, 2};
+}
+
+TileConfig KernelSpec::resolvedTiles() const {
+  TileConfig defaults = defaultTiles(headDim);
+  TileConfig t = tiles;
+  if (t.blockM == 0)
+    t.blockM = defaults.blockM;
+  if (t.blockN == 0)
+    t.blockN = defaults.blockN;
+  if (t.warps == 0)
+    t.warps = defaults.warps;
+  if (t.stages == 0)
+    t.stages = defaults.stages;
+  return t;
+}
+
+int KernelSpec::sharedBytes() const {
+  TileConfig t = resolvedTiles();
+  return (t.blockM * headDim + 2 * t.stages * t.blockN * headDim) * 2;
+}
+
+static bool isIdentifier(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9'))
+    return false;
+  for (char c : s)
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9')))
+      return false;
+  return true;
+}
+
+std::string KernelSpec::validate() const {
+  TileConfig t = resolvedTiles();
+  std::ostringstream why;
+  if (headDim % 16 != 0 || headDim < 32 || headDim > 256)
+    why << "head dim " << headDim << " is not a multiple of 16 in [32, 256]; ";
+  if (t.warps < 1 || t.warps > 8)
+    why << "warps " << t.warps << " is not in [1, 8]; ";
+  else if (t.blockM % (16 * t.warps) != 0 || t.blockM / (16 * t.warps) > 4)
+    why << "block_m " << t.blockM << " does not give each of " << t.warps
+        << " warps 1 to 4 whole 16-row tiles; ";
+  if (t.blockN % 16 != 0 || t.blockN < 16 || t.blockN > 256)
+    why << "block_n " << t.blockN << " is not a multiple of 16 in [16, 256]; ";
+  if (t.stages < 2 || t.stages > 4)
+    why << "stages " << t.stages << " is not in [2, 4]; ";
+  if (!isIdentifier(name))
+    why << "kernel name '" << name << "' is not a C identifier; ";
+  if (liveExpr.empty() && liveBody.empty())
+    why << "no live expression; ";
+  std::string s = why.str();
+  if (!s.empty())
+    s.resize(s.size() - 2);
+  return s;
+}
+
+std::span<const EmbeddedHeader> KernelSource::headers() {
+  return {detail::kEmbeddedHeaders, detail::kNumEmbeddedHeaders};
+}
+
+std::string_view KernelSource::templateVersion() { return kTemplateVersion; }
+
+static const EmbeddedHeader *findHeader(std::string_view name) {
+  for (const EmbeddedHeader &h : KernelSource::headers())
+    if (h.name == name)
+      return &h;
+  return nullptr;
+}
+
+/// The quoted file name of an `#include "..."` line, or empty.
+static std::string_view quotedInclude(std::string_view line) {
+  std::size_t i = line.find_first_not_of(" \t");
+  if (i == std::string_view::npos || line[i] != '#')
+    return {};
+  i = line.find_first_not_of(" \t", i + 1);
+  if (i == std::string_view::npos || line.substr(i, 7) != "include")
+    return {};
+  std::size_t open = line.find('"', i + 7);
+  if (open == std::string_view::npos)
+    return {};
+  std::size_t close = line.find('"', open + 1);
+  if (close == std::string_view::npos)
+    return {};
+  return line.substr(open + 1, close - open - 1);
+}
+
+static bool isPragmaOnce(std::string_view line) {
+  std::size_t i = line.find_first_not_of(" \t");
+  return i != std::string_view::npos && line.substr(i, 12) == "#pragma once";
+}
+
+static void inlineInto(const EmbeddedHeader &header,
+                       std::set<std::string_view> &done, std::string &out) {
+  if (!done.insert(header.name).second)
+    return;
+  out += "// ---- begin ";
+  out += header.name;
+  out += " (embedded) ----\n";
+  std::string_view text = header.text;
+  while (!text.empty()) {
+    std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{}
+                                         : text.substr(end + 1);
+    std::string_view included = quotedInclude(line);
+    if (const EmbeddedHeader *dep =
+            included.empty() ? nullptr : findHeader(included)) {
+      inlineInto(*dep, done, out);
+      continue;
+    }
+    if (isPragmaOnce(line))
+      continue;
+    out += line;
+    out += '\n';
+  }
+  out += "// ---- end ";
+  out += header.name;
+  out += " ----\n";
+}
+
+std::string KernelSource::inlined(std::string_view headerName) {
+  const EmbeddedHeader *header = findHeader(headerName);
+  if (!header)
+    return {};
+  std::set<std::string_view> done;
+  std::string out;
+  inlineInto(*header, done, out);
+  return out;
+}
+
+static std::size_t countLines(const std::string &s) {
+  std::size_t n = 0;
+  for (char c : s)
+    n += c == '\n';
+  return n;
+}
+
+/// Appends `static ... name(params) { body }`, the user text under a #line
+/// of its own so that NVRTC's messages name it, then restores the line
+/// numbering of the generated file.
+static void appendUserFunction(std::string &out, const std::string &fileName,
+                               std::string_view signature,
+                               const std::string &expr, const std::string &body,
+                               std::string_view label) {
+  out += "  static __device__ __forceinline__ ";
+  out += signature;
+  out += " {\n";
+  out += "#line 1 \"";
+  out += label;
+  out += "\"\n";
+  if (!body.empty()) {
+    out += body;
+    out += '\n';
+  } else {
+    out += "    return (" + expr + ");\n";
+  }
+  out += "#line " + std::to_string(countLines(out) + 2) + " \"" + fileName +
+         "\"\n";
+  out += "  }\n";
+}
+
+std::string KernelSource::generate(const KernelSpec &spec) {
+  const TileConfig t = spec.resolvedTiles();
+  const std::string fileName = spec.name + ".cu";
+  std::string out;
+  out += "// Generated by Lace KernelSource (template " +
+         std::string(kTemplateVersion) + ")\n";
+  out += "// kernel " + spec.name + ": " + std::string(dtypeName(spec.dtype)) +
+         ", head_dim " + std::to_string(spec.headDim) + ", block " +
+         std::to_string(t.blockM) + "x" + std::to_string(t.blockN) + ", " +
+         std::to_string(t.warps) + " warps, " + std::to_string(t.stages) +
+         " stages, " + std::to_string(spec.sharedBytes()) +
+         " bytes of dynamic shared memory\n";
+  out += "#line " + std::to_string(countLines(out) + 2) + " \"" + fileName +
+         "\"\n";
+  std::string kernel = inlined("lace_attention_fwd.cuh");
+  out += kernel;
+  out += "#line " + std::to_string(countLines(out) + 2) + " \"" + fileName +
+         "\"\n";
+
+  out += "\nstruct LaceTraits {\n";
+  out += std::string("  using Element = ") +
+         (spec.dtype == DType::F16 ? "half" : "__nv_bfloat16") + ";\n";
+  out += "  static constexpr int kHeadDim = " + std::to_string(spec.headDim) +
+         ";\n";
+  out += "  static constexpr int kBlockM = " + std::to_string(t.blockM) + ";\n";
+  out += "  static constexpr int kBlockN = " + std::to_string(t.blockN) + ";\n";
+  out += "  static constexpr int kWarps = " + std::to_string(t.warps) + ";\n";
+  out += "  static constexpr int kStages = " + std::to_string(t.stages) + ";\n";
+  out += "};\n\n";
+
+  out += "struct LacePattern {\n";
+  out += std::string("  static constexpr bool has_score = ") +
+         (spec.hasScore() ? "true" : "false") + ";\n";
+  appendUserFunction(out, fileName, "bool live(int b, int h, int q, int k)",
+                     spec.liveExpr, spec.liveBody, "lace_pattern_live");
+  appendUserFunction(out, fileName,
+                     "float score(float s, int b, int h, int q, int k)",
+                     spec.hasScore() ? spec.scoreExpr : "s", spec.scoreBody,
+                     "lace_pattern_score");
+  out += "};\n\n";
+
+  out += "static_assert(lace::FwdTile<LaceTraits>::kSmemBytes == " +
+         std::to_string(spec.sharedBytes()) +
+         ", \"the host and the kernel disagree on the shared memory size\");\n";
+  out += "static_assert(lace::FwdTile<LaceTraits>::kThreads == " +
+         std::to_string(t.warps * 32) + ", \"threads per CTA\");\n\n";
+  out += "extern \"C\" __global__ void __launch_bounds__(" +
+         std::to_string(t.warps * 32) + ")\n" + spec.name +
+         "(const lace::LaceFwdParams p) {\n"
+         "  lace::attention_fwd_grid<LaceTraits, LacePattern>(p);\n"
+         "}\n";
+  return out;
+}
+
+} // namespace lace::jit

@@ -1,0 +1,551 @@
+//===- lace_attention_fwd.cuh - Block-sparse FlashAttention-2 forward -----===//
+//
+// One CTA computes one q-tile (block_m query rows) of one (batch, head): it
+// walks the tile row of the head's block layout (runs or BSR), streams each
+// non-empty K/V tile through a cp.async ring of `stages` buffers, computes
+// S = Q K^T and O += P V on tensor cores (lace_arch.cuh) and keeps the
+// softmax online in fp32. Full tiles run without any mask code; Partial tiles
+// evaluate Pattern::live per element; the last k-tile, when seq_k is not a
+// multiple of block_n, also masks keys >= seq_k. See docs/kernels.md.
+//
+// Traits (generated): Element (half or __nv_bfloat16), kHeadDim, kBlockM,
+// kBlockN, kWarps, kStages. Pattern (generated): has_score,
+// live(b, h, q, k) -> bool, score(s, b, h, q, k) -> float.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "lace_arch.cuh"
+#include "lace_params.cuh"
+
+namespace lace {
+
+/// Derived constants and the shared-memory layout of one kernel.
+template <class Traits> struct FwdTile {
+  using Element = typename Traits::Element;
+  static constexpr int kHeadDim = Traits::kHeadDim;
+  static constexpr int kBlockM = Traits::kBlockM;
+  static constexpr int kBlockN = Traits::kBlockN;
+  static constexpr int kWarps = Traits::kWarps;
+  static constexpr int kStages = Traits::kStages;
+  static constexpr int kThreads = kWarps * 32;
+  /// Each warp owns kRowsPerWarp consecutive query rows: kMTiles mma tiles of
+  /// 16 rows.
+  static constexpr int kRowsPerWarp = kBlockM / kWarps;
+  static constexpr int kMTiles = kRowsPerWarp / 16;
+  static constexpr int kKeyTiles = kBlockN / 8;  ///< n-tiles of S
+  static constexpr int kDimTiles = kHeadDim / 8; ///< n-tiles of O
+  /// 16-byte chunks per row of a tile in shared memory, and the XOR swizzle
+  /// group: chunk c of row r lives at chunk c ^ (r % kSwizzle), so the 8 rows
+  /// an ldmatrix reads hit distinct banks.
+  static constexpr int kChunks = kHeadDim / 8;
+  static constexpr int kSwizzle = kChunks % 8 == 0   ? 8
+                                  : kChunks % 4 == 0 ? 4
+                                  : kChunks % 2 == 0 ? 2
+                                                     : 1;
+  static constexpr int kQElems = kBlockM * kHeadDim;
+  static constexpr int kKVElems = kBlockN * kHeadDim;
+  /// Dynamic shared memory: Q, then kStages K tiles, then kStages V tiles.
+  static constexpr int kSmemBytes =
+      (kQElems + 2 * kStages * kKVElems) * static_cast<int>(sizeof(Element));
+  /// fp32 accumulators per thread: O plus S (plus about 40 for addresses,
+  /// softmax state and fragments), which must fit in 255 registers.
+  static constexpr int kAccRegisters = kMTiles * (kDimTiles + kKeyTiles) * 4;
+
+  static_assert(sizeof(Element) == 2, "Element must be half or __nv_bfloat16");
+  static_assert(kHeadDim % 16 == 0 && kHeadDim >= 32 && kHeadDim <= 256,
+                "head dim must be a multiple of 16 in [32, 256] (mma k-step "
+                "16, ldmatrix_x4 loads 16 columns)");
+  static_assert(kWarps >= 1 && kWarps <= 8, "1 to 8 warps per CTA");
+  static_assert(kBlockM % (16 * kWarps) == 0,
+                "block_m must give every warp whole 16-row mma tiles");
+  static_assert(kMTiles <= 4, "at most 64 query rows per warp");
+  static_assert(kBlockN % 16 == 0 && kBlockN >= 16 && kBlockN <= 256,
+                "block_n must be a multiple of 16 (one P k-step, one "
+                "ldmatrix_x4 of K covers 16 keys)");
+  static_assert(kStages >= 2 && kStages <= 4,
+                "the cp.async ring needs 2 to 4 stages");
+  static_assert(kAccRegisters <= 192,
+                "accumulators alone would exceed the register file (spills): "
+                "lower block_m per warp or block_n");
+  static_assert(kSmemBytes <= 227 * 1024,
+                "shared memory above the sm_90 limit of 227 KiB per CTA");
+
+  /// Element offset of (row, column chunk) in a swizzled tile.
+  static __device__ __forceinline__ int offset(int row, int chunk) {
+    return row * kHeadDim + ((chunk ^ (row % kSwizzle)) << 3);
+  }
+  static constexpr int kElemBytes = static_cast<int>(sizeof(Element));
+};
+
+/// Walks the non-empty tiles of one row of one layout in column order, from
+/// either table form, with every table read bounds-checked: a bad entry
+/// reports a status bit and ends the row.
+struct TileCursor {
+  int col = 0;  ///< current k-tile column
+  int kind = 0; ///< kTilePartial or kTileFull
+  bool valid = false;
+
+  const LaceFwdParams *p = nullptr;
+  int index = 0; ///< run index (runs) or entry index (BSR)
+  int index_end = 0;
+  int col_end = 0; ///< runs: end of the current run
+
+  __device__ __forceinline__ void start(const LaceFwdParams &params, int layout,
+                                        int row) {
+    p = &params;
+    valid = false;
+    const long long slot =
+        static_cast<long long>(layout) * (params.num_q_tiles + 1) + row;
+    const bool runs = params.layout_form == kLayoutRuns;
+    const int *offsets = runs ? params.row_offsets : params.bsr_row_ptr;
+    const long long limit = runs ? params.num_runs : params.bsr_nnz;
+    const int begin = offsets[slot];
+    const int end = offsets[slot + 1];
+    if (begin < 0 || begin > end || end > limit) {
+      arch::report_error(params.status, kStatusBadRowOffset);
+      return;
+    }
+    index = begin;
+    index_end = end;
+    if (runs)
+      enterRun();
+    else
+      enterEntry();
+  }
+
+  __device__ __forceinline__ void next() {
+    if (p->layout_form == kLayoutRuns) {
+      if (++col < col_end)
+        return;
+      ++index;
+      enterRun();
+    } else {
+      ++index;
+      enterEntry();
+    }
+  }
+
+private:
+  __device__ __forceinline__ void enterRun() {
+    valid = false;
+    if (index >= index_end)
+      return;
+    const int *run = p->runs + 3ll * index;
+    const int begin = run[0], end = run[1], k = run[2];
+    if (begin < 0 || begin >= end || end > p->num_k_tiles ||
+        (k != kTilePartial && k != kTileFull)) {
+      arch::report_error(p->status, kStatusBadTile);
+      return;
+    }
+    col = begin;
+    col_end = end;
+    kind = k;
+    valid = true;
+  }
+
+  __device__ __forceinline__ void enterEntry() {
+    valid = false;
+    if (index >= index_end)
+      return;
+    const int c = p->bsr_col_idx[index];
+    if (c < 0 || c >= p->num_k_tiles) {
+      arch::report_error(p->status, kStatusBadTile);
+      return;
+    }
+    col = c;
+    kind = p->bsr_is_full[index] ? kTileFull : kTilePartial;
+    valid = true;
+  }
+};
+
+/// Per-thread addressing of the cp.async copies of a [Rows, head_dim] tile.
+/// When the threads cover whole rows (kEven), thread tid copies chunk
+/// tid % kChunks of rows tid / kChunks + i * kStep with offsets computed
+/// once; otherwise (head dim 96) chunk ids tid + i * kThreads are decoded
+/// one by one.
+template <class Tile, int Rows> struct TileCopy {
+  static constexpr int kStep = Tile::kThreads / Tile::kChunks; ///< rows
+  static constexpr bool kEven =
+      Tile::kThreads % Tile::kChunks == 0 && kStep > 0 && Rows % kStep == 0;
+  static constexpr int kIters =
+      kEven ? Rows / kStep
+            : (Rows * Tile::kChunks + Tile::kThreads - 1) / Tile::kThreads;
+  int tid;
+  long long stride;
+  int row0;           ///< first row this thread copies
+  int chunk;          ///< the 16-byte column chunk this thread copies
+  int smem_offset;    ///< element offset of (row0, chunk) in the tile
+  long long g_offset; ///< element offset of (row0, chunk) in global memory
+  long long g_step;   ///< kStep rows in global memory
+
+  __device__ __forceinline__ TileCopy(int thread, long long row_stride)
+      : tid(thread), stride(row_stride) {
+    row0 = tid / Tile::kChunks;
+    chunk = tid % Tile::kChunks;
+    smem_offset = Tile::offset(row0, chunk);
+    g_offset = row0 * stride + chunk * 8;
+    g_step = kStep * stride;
+  }
+
+  /// Issues the copies of the tile at `src` into the tile at shared address
+  /// `dst`; rows >= valid_rows are zero-filled.
+  template <class Element>
+  __device__ __forceinline__ void issue(unsigned dst, const Element *src,
+                                        int valid_rows) const {
+    if constexpr (!kEven) {
+#pragma unroll
+      for (int i = 0; i < kIters; ++i) {
+        const int id = tid + i * Tile::kThreads;
+        if (id < Rows * Tile::kChunks) {
+          const int row = id / Tile::kChunks, c = id % Tile::kChunks;
+          const bool in_range = row < valid_rows;
+          arch::cp_async_16(dst + Tile::offset(row, c) * Tile::kElemBytes,
+                            in_range ? src + row * stride + c * 8 : src,
+                            in_range);
+        }
+      }
+      return;
+    }
+    const Element *from = src + g_offset;
+#pragma unroll
+    for (int i = 0; i < kIters; ++i) {
+      const int row = row0 + i * kStep;
+      // The swizzle of a row repeats every kSwizzle rows: when kStep is a
+      // multiple of it the shared offset only moves by whole rows.
+      const int to = kStep % Tile::kSwizzle == 0
+                         ? smem_offset + i * kStep * Tile::kHeadDim
+                         : Tile::offset(row, chunk);
+      const bool in_range = row < valid_rows;
+      arch::cp_async_16(dst + to * Tile::kElemBytes, in_range ? from : src,
+                        in_range);
+      from += g_step;
+    }
+  }
+};
+
+/// Element offsets of a lane's ldmatrix row address in a swizzled tile, for
+/// a lane that reads row `lane_row` (mod 16) and column chunk `lane_chunk`
+/// (0 or 1) of each 16x16 block. The offset of the block at (row r0, k-step
+/// ks), r0 a multiple of 16, is r0 * kHeadDim + fixed(ks) + lane[ks' ]: the
+/// XOR of the swizzle only touches the low bits of the chunk, so
+/// kSwizzle / 2 per-lane registers serve every k-step.
+template <class Tile> struct LaneOffsets {
+  static constexpr int kVariants = Tile::kSwizzle > 1 ? Tile::kSwizzle / 2 : 1;
+  int lane[kVariants];
+
+  __device__ __forceinline__ LaneOffsets(int lane_row, int lane_chunk) {
+    const int x = lane_chunk ^ (lane_row % Tile::kSwizzle);
+#pragma unroll
+    for (int j = 0; j < kVariants; ++j)
+      lane[j] =
+          (lane_row * Tile::kHeadDim + (((2 * j) ^ x) << 3)) * Tile::kElemBytes;
+  }
+
+  /// Byte offset of this lane's address for the 16x16 block at (r0, ks).
+  __device__ __forceinline__ unsigned at(int r0, int ks) const {
+    if constexpr (Tile::kSwizzle == 1) {
+      return (r0 * Tile::kHeadDim + ks * 16) * Tile::kElemBytes + lane[0];
+    } else {
+      const int chunk = 2 * ks;
+      return (r0 * Tile::kHeadDim + (chunk & ~(Tile::kSwizzle - 1)) * 8) *
+                 Tile::kElemBytes +
+             lane[(chunk % Tile::kSwizzle) / 2];
+    }
+  }
+};
+
+/// Sets S to -inf where the key is out of range (k >= seq_k) and, when
+/// kPattern, where Pattern::live is false. Only Partial tiles and the clipped
+/// last column come here.
+template <class Tile, class Pattern, bool kPattern>
+__device__ __forceinline__ void
+mask_tile(float (&s)[Tile::kMTiles][Tile::kKeyTiles][4], int b, int h, int row0,
+          int key0, int seq_k) {
+#pragma unroll
+  for (int mt = 0; mt < Tile::kMTiles; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < Tile::kKeyTiles; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int q = row0 + mt * 16 + (e / 2) * 8;
+        const int k = key0 + nt * 8 + (e % 2);
+        bool dead = k >= seq_k;
+        if constexpr (kPattern)
+          dead = dead || !Pattern::live(b, h, q, k);
+        if (dead)
+          s[mt][nt][e] = -__int_as_float(0x7f800000);
+      }
+}
+
+/// The forward pass of one work item: q-tile `row` of head `h`, batch `b`.
+/// This is the unit a persistent schedule would loop over (the hook: a
+/// persistent entry reads (b, h, row) from a work list instead of blockIdx;
+/// split k-ranges would bound the cursor and write partial O/LSE).
+template <class Traits, class Pattern>
+__device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
+                                                   int b, int h, int row,
+                                                   unsigned char *smem) {
+  using Tile = FwdTile<Traits>;
+  using T = typename Tile::Element;
+  constexpr int kMT = Tile::kMTiles, kNT = Tile::kKeyTiles,
+                kDT = Tile::kDimTiles;
+  constexpr float kLog2e = 1.4426950408889634f;
+  constexpr float kLn2 = 0.6931471805599453f;
+  const float neg_inf = -__int_as_float(0x7f800000);
+
+  const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+  const int q_begin = row * Tile::kBlockM;
+  const int kv_head = h / (p.heads / p.kv_heads);
+
+  const T *q_src = static_cast<const T *>(p.q) + b * p.q_stride_b +
+                   h * p.q_stride_h + q_begin * p.q_stride_s;
+  const T *k_src =
+      static_cast<const T *>(p.k) + b * p.k_stride_b + kv_head * p.k_stride_h;
+  const T *v_src =
+      static_cast<const T *>(p.v) + b * p.v_stride_b + kv_head * p.v_stride_h;
+
+  // Shared addresses (32-bit) of the Q tile and the K and V rings.
+  constexpr unsigned kTileBytes = Tile::kKVElems * Tile::kElemBytes;
+  const unsigned s_q = arch::smem_addr(smem);
+  const unsigned s_k = s_q + Tile::kQElems * Tile::kElemBytes;
+  const unsigned s_v = s_k + Tile::kStages * kTileBytes;
+
+  const int layout_slot = p.head_to_layout[h];
+  TileCursor load, compute;
+  if (layout_slot >= 0 && layout_slot < p.num_layouts) {
+    load.start(p, layout_slot, row);
+    compute = load;
+  } else {
+    arch::report_error(p.status, kStatusBadLayoutIndex);
+  }
+
+  const TileCopy<Tile, Tile::kBlockN> k_copy(tid, p.k_stride_s);
+  const TileCopy<Tile, Tile::kBlockN> v_copy(tid, p.v_stride_s);
+  auto issue_kv = [&](int stage, int col) {
+    const int key0 = col * Tile::kBlockN;
+    k_copy.issue(s_k + stage * kTileBytes,
+                 k_src + static_cast<long long>(key0) * p.k_stride_s,
+                 p.seq_k - key0);
+    v_copy.issue(s_v + stage * kTileBytes,
+                 v_src + static_cast<long long>(key0) * p.v_stride_s,
+                 p.seq_k - key0);
+  };
+
+  // Prologue: Q joins the first K/V group; kStages - 1 groups in flight.
+  // Every thread commits the same number of groups (empty ones included), so
+  // the group index of tile t is t.
+  TileCopy<Tile, Tile::kBlockM>(tid, p.q_stride_s)
+      .issue(s_q, q_src, p.seq_q - q_begin);
+#pragma unroll
+  for (int stage = 0; stage < Tile::kStages - 1; ++stage) {
+    if (load.valid) {
+      issue_kv(stage, load.col);
+      load.next();
+    }
+    arch::cp_async_commit();
+  }
+
+  float acc_o[kMT][kDT][4];
+  float row_max[kMT][2]; // in log2 units: max of s * log2(e)
+  float row_sum[kMT][2]; // this thread's part of sum 2^(x - row_max)
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt) {
+#pragma unroll
+    for (int dt = 0; dt < kDT; ++dt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        acc_o[mt][dt][e] = 0.f;
+    row_max[mt][0] = row_max[mt][1] = neg_inf;
+    row_sum[mt][0] = row_sum[mt][1] = 0.f;
+  }
+
+  // ldmatrix addressing: Q and V read rows lane % 16, chunk lane / 16 of a
+  // 16x16 block; K reads rows lane % 8 + 8 (lane / 16), chunk (lane / 8) % 2.
+  const LaneOffsets<Tile> qv_lane(lane % 16, lane / 16);
+  const LaneOffsets<Tile> k_lane(lane % 8 + (lane / 16) * 8, (lane / 8) % 2);
+
+  // Query row of element e / 2 == 0 of m-tile 0 for this lane.
+  const int lane_row0 = q_begin + warp * Tile::kRowsPerWarp + lane / 4;
+  const float scale_log2 = p.softmax_scale * kLog2e;
+  const int last_col = (p.seq_k - 1) / Tile::kBlockN;
+  const bool clipped_last = p.seq_k % Tile::kBlockN != 0;
+
+  int stage = 0;
+  while (compute.valid) {
+    // Tile t's group has landed for this thread; the barrier makes every
+    // thread's copies visible and ends all reads of the stage written next
+    // (tile t - 1's).
+    arch::cp_async_wait<Tile::kStages - 2>();
+    __syncthreads();
+    {
+      const int next_stage = (stage + Tile::kStages - 1) % Tile::kStages;
+      if (load.valid) {
+        issue_kv(next_stage, load.col);
+        load.next();
+      }
+      arch::cp_async_commit();
+    }
+
+    const unsigned k_tile = s_k + stage * kTileBytes;
+    const unsigned v_tile = s_v + stage * kTileBytes;
+
+    // S = Q K^T.
+    float s[kMT][kNT][4];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          s[mt][nt][e] = 0.f;
+#pragma unroll
+    for (int ks = 0; ks < Tile::kHeadDim / 16; ++ks) {
+      unsigned a[kMT][4];
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+        arch::ldmatrix_x4(
+            a[mt], s_q + qv_lane.at(warp * Tile::kRowsPerWarp + mt * 16, ks));
+#pragma unroll
+      for (int np = 0; np < kNT / 2; ++np) {
+        unsigned bk[4];
+        arch::ldmatrix_x4(bk, k_tile + k_lane.at(np * 16, ks));
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          arch::mma_m16n8k16<T>(s[mt][2 * np], a[mt], bk[0], bk[1]);
+          arch::mma_m16n8k16<T>(s[mt][2 * np + 1], a[mt], bk[2], bk[3]);
+        }
+      }
+    }
+
+    // Scores in log2 units; the score modifier sees the scaled raw score.
+    const int key0 = compute.col * Tile::kBlockN + 2 * (lane % 4);
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          if constexpr (Pattern::has_score)
+            s[mt][nt][e] = Pattern::score(s[mt][nt][e] * p.softmax_scale, b, h,
+                                          lane_row0 + mt * 16 + (e / 2) * 8,
+                                          key0 + nt * 8 + (e % 2)) *
+                           kLog2e;
+          else
+            s[mt][nt][e] *= scale_log2;
+        }
+    if (compute.kind == kTilePartial)
+      mask_tile<Tile, Pattern, true>(s, b, h, lane_row0, key0, p.seq_k);
+    else if (clipped_last && compute.col == last_col)
+      mask_tile<Tile, Pattern, false>(s, b, h, lane_row0, key0, p.seq_k);
+
+      // Online softmax: new max, rescale O and the sums, P = 2^(x - max).
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int half_row = 0; half_row < 2; ++half_row) {
+        float new_max = row_max[mt][half_row];
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+          new_max = fmaxf(new_max, fmaxf(s[mt][nt][2 * half_row],
+                                         s[mt][nt][2 * half_row + 1]));
+        new_max = arch::quad_max(new_max);
+        // A row with nothing live so far keeps max -inf; subtracting 0
+        // instead keeps 2^(-inf - ...) = 0 and avoids inf - inf.
+        const float base = new_max == neg_inf ? 0.f : new_max;
+        const float rescale = arch::fast_exp2(row_max[mt][half_row] - base);
+        row_max[mt][half_row] = new_max;
+        row_sum[mt][half_row] *= rescale;
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt) {
+          acc_o[mt][dt][2 * half_row] *= rescale;
+          acc_o[mt][dt][2 * half_row + 1] *= rescale;
+        }
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float prob =
+                arch::fast_exp2(s[mt][nt][2 * half_row + e] - base);
+            s[mt][nt][2 * half_row + e] = prob;
+            row_sum[mt][half_row] += prob;
+          }
+      }
+
+      // O += P V: the S accumulators of key tiles 2kk, 2kk + 1 are exactly the
+      // A fragment of k-step kk (rows g / g + 8, keys 2t.. / 2t + 8..).
+#pragma unroll
+    for (int kk = 0; kk < Tile::kBlockN / 16; ++kk) {
+      unsigned a[kMT][4];
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) {
+        a[mt][0] = arch::pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+        a[mt][1] = arch::pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+        a[mt][2] = arch::pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+        a[mt][3] = arch::pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+      }
+#pragma unroll
+      for (int dp = 0; dp < kDT / 2; ++dp) {
+        unsigned bv[4];
+        arch::ldmatrix_x4_trans(bv, v_tile + qv_lane.at(kk * 16, dp));
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          arch::mma_m16n8k16<T>(acc_o[mt][2 * dp], a[mt], bv[0], bv[1]);
+          arch::mma_m16n8k16<T>(acc_o[mt][2 * dp + 1], a[mt], bv[2], bv[3]);
+        }
+      }
+    }
+
+    stage = (stage + 1) % Tile::kStages;
+    compute.next();
+  }
+  // No copy may still target shared memory when the item ends (a persistent
+  // loop reuses it).
+  arch::cp_async_wait<0>();
+  __syncthreads();
+
+  // Epilogue: O = acc / sum (0 for a row without a live key), LSE = ln(sum
+  // of e^s) = (max + log2(sum)) * ln 2 (-inf for such a row).
+  T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+    for (int half_row = 0; half_row < 2; ++half_row) {
+      const float sum = arch::quad_sum(row_sum[mt][half_row]);
+      const int q = lane_row0 + mt * 16 + half_row * 8;
+      if (q >= p.seq_q)
+        continue;
+      const bool dead = !(sum > 0.f);
+      const float inv = dead ? 0.f : 1.f / sum;
+      T *o_row = o_dst + static_cast<long long>(q) * p.o_stride_s;
+#pragma unroll
+      for (int dt = 0; dt < kDT; ++dt)
+        *reinterpret_cast<unsigned *>(o_row + dt * 8 + 2 * (lane % 4)) =
+            arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
+                           acc_o[mt][dt][2 * half_row + 1] * inv);
+      if (lane % 4 == 0)
+        p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] =
+            dead ? neg_inf : (row_max[mt][half_row] + __log2f(sum)) * kLn2;
+    }
+}
+
+/// The entry point: one CTA per (q-tile, head, batch) = (blockIdx.x,
+/// blockIdx.y, blockIdx.z), kThreads threads, FwdTile::kSmemBytes of
+/// dynamic shared memory.
+template <class Traits, class Pattern>
+__device__ __forceinline__ void attention_fwd_grid(const LaceFwdParams &p) {
+  extern __shared__ __align__(128) unsigned char lace_smem[];
+  attention_fwd_item<Traits, Pattern>(p, blockIdx.z, blockIdx.y, blockIdx.x,
+                                      lace_smem);
+}
+
+} // namespace lace
+
+/// The kernel template (the generated source instantiates it through an
+/// extern "C" wrapper with a stable name).
+template <class Traits, class Pattern>
+__global__ void __launch_bounds__(Traits::kWarps * 32)
+    lace_attention_fwd(const lace::LaceFwdParams p) {
+  lace::attention_fwd_grid<Traits, Pattern>(p);
+}

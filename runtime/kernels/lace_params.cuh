@@ -1,0 +1,68 @@
+//===- lace_params.cuh - Kernel parameters shared by host and device ------===//
+//
+// The one argument of every forward kernel. Plain C++ with no includes, so
+// the host launcher, the emulator and NVRTC all compile this same file.
+// Strides are in elements; the last dimension of every tensor is contiguous,
+// base pointers are 16-byte aligned and the q/k/v/o strides are multiples of
+// 8 elements (cp.async moves 16 bytes). Offsets are computed in 64 bits.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+namespace lace {
+
+/// Kinds of a tile in the layout tables (BlockKind in lace/Layout).
+enum : int { kTileEmpty = 0, kTilePartial = 1, kTileFull = 2 };
+/// Which layout tables the kernel reads.
+enum : int { kLayoutRuns = 0, kLayoutBSR = 1 };
+/// Bits ORed into *status when a table entry is out of range (the row is
+/// then treated as having no further tiles).
+enum : int {
+  kStatusBadLayoutIndex = 1, ///< head_to_layout[h] outside [0, num_layouts)
+  kStatusBadRowOffset = 2,   ///< row_offsets / bsr_row_ptr outside the table
+  kStatusBadTile = 4,        ///< a run or column outside [0, num_k_tiles)
+};
+
+struct LaceFwdParams {
+  // ---- Tensors -------------------------------------------------------------
+  const void
+      *q; ///< [batch, seq_q, heads, head_dim] (element type of the kernel)
+  const void *k; ///< [batch, seq_k, kv_heads, head_dim]
+  const void *v; ///< [batch, seq_k, kv_heads, head_dim]
+  void *o;       ///< [batch, seq_q, heads, head_dim], same element type as q
+  float *lse;    ///< [batch, heads, seq_q], natural log; -inf for dead rows
+  long long q_stride_b, q_stride_s, q_stride_h;
+  long long k_stride_b, k_stride_s, k_stride_h;
+  long long v_stride_b, v_stride_s, v_stride_h;
+  long long o_stride_b, o_stride_s, o_stride_h;
+  long long lse_stride_b, lse_stride_h; ///< seq_q is contiguous
+  int batch, heads, kv_heads;           ///< kv_heads divides heads (GQA/MQA)
+  int seq_q, seq_k;
+  float softmax_scale; ///< usually 1/sqrt(head_dim)
+
+  // ---- Block layout (one or more distinct head layouts)
+  // ----------------------
+  int layout_form; ///< kLayoutRuns or kLayoutBSR
+  int num_layouts;
+  int num_q_tiles;           ///< ceil(seq_q / block_m), rows of every layout
+  int num_k_tiles;           ///< ceil(seq_k / block_n), columns of every layout
+  const int *head_to_layout; ///< [heads], index of the layout of head h
+  /// Runs form. Layouts are concatenated: row r of layout l owns runs
+  /// [row_offsets[l * (num_q_tiles + 1) + r], ... + r + 1), indices into
+  /// `runs`, which holds [num_runs][3] = {begin, end, kind} (columns
+  /// [begin, end) of kind kTilePartial or kTileFull).
+  const int *row_offsets; ///< [num_layouts * (num_q_tiles + 1)]
+  const int *runs;        ///< [num_runs * 3]
+  long long num_runs;
+  /// BSR form. Row r of layout l owns entries [bsr_row_ptr[l * (num_q_tiles
+  /// + 1) + r], ... + r + 1) of bsr_col_idx / bsr_is_full.
+  const int *bsr_row_ptr;           ///< [num_layouts * (num_q_tiles + 1)]
+  const int *bsr_col_idx;           ///< [bsr_nnz], ascending per row
+  const unsigned char *bsr_is_full; ///< [bsr_nnz], 1 = Full, 0 = Partial
+  long long bsr_nnz;
+
+  /// Optional (may be null): malformed-table bits (kStatus*) are ORed here.
+  int *status;
+};
+
+} // namespace lace
