@@ -279,6 +279,7 @@ public:
     inst->memo_->letSetGen.assign(p.lets.size(), ~std::uint64_t{0});
     inst->memo_->random.resize(n);
     unsigned errorsBefore = diags_.errorCount();
+    building_.push_back(&p);
     for (std::size_t i = 0; i < p.lets.size(); ++i) {
       const Expr &value = *p.lets[i].value;
       fold(*inst, value);
@@ -288,6 +289,7 @@ public:
     fold(*inst, *p.mask);
     if (p.score)
       fold(*inst, *p.score);
+    building_.pop_back();
     if (diags_.errorCount() != errorsBefore || diags_.stopped())
       return nullptr;
     return inst;
@@ -391,6 +393,15 @@ private:
     const Pattern &callee = *call.callee;
     if (!callee.checked)
       return;
+    // Sema rejects recursion, but it stops checking after too many errors;
+    // instantiation must never recurse without end on such a program.
+    if (std::find(building_.begin(), building_.end(), &callee) !=
+        building_.end()) {
+      diags_.emit(DiagnosticKind::PatternRecursion, call.range,
+                  "pattern recursion: '" + callee.name +
+                      "' is instantiated while it is being instantiated");
+      return;
+    }
     std::vector<std::optional<Value>> given(callee.params.size());
     for (std::size_t i = 0; i < call.operands.size(); ++i) {
       const ExprPtr &arg = call.operands[i];
@@ -423,6 +434,8 @@ private:
   Instance::Shared &shared_;
   Shape shape_;
   DiagnosticEngine &diags_;
+  /// The patterns being built, outermost first.
+  std::vector<const Pattern *> building_;
 };
 
 std::unique_ptr<Instance> instantiate(const Pattern &pattern,

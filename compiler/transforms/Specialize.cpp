@@ -148,6 +148,8 @@ FailureOr<PatternOp> LaceSpecializePass::specializeForHead(
     int64_t value = 0;
     switch (var.getKind()) {
     case VarKind::Head:
+      if (!perHead)
+        return WalkResult::advance(); // stays symbolic
       value = head;
       break;
     case VarKind::Heads:
@@ -187,9 +189,10 @@ FailureOr<PatternOp> LaceSpecializePass::specializeForHead(
   DominanceInfo dominance(clone);
   eliminateCommonSubExpressions(rewriter, dominance, clone);
 
-  // Every primitive operand must now be a constant.
+  // Every primitive operand must now be a constant (unless the head index
+  // was left symbolic).
   WalkResult constant = clone.walk([&](Operation *op) -> WalkResult {
-    if (!isa<LocalOp, DilatedOp, StridedOp, FixedOp, GlobalOp, RandomOp,
+    if (!perHead || !isa<LocalOp, DilatedOp, StridedOp, FixedOp, GlobalOp, RandomOp,
              PrefixOp>(op))
       return WalkResult::advance();
     for (Value operand : op->getOperands())
@@ -252,21 +255,25 @@ void LaceSpecializePass::runOnOperation() {
     FailureOr<SmallVector<TypedAttr>> values = paramValues(pattern);
     if (failed(values))
       return signalPassFailure();
-    bool perHead = false;
-    pattern.walk([&](RandomOp) { perHead = true; });
+    bool randomPerHead = false;
+    pattern.walk([&](RandomOp) { randomPerHead = true; });
 
     // Distinct head layouts, in order of their first head.
     SmallVector<std::pair<PatternOp, SmallVector<int64_t>>> groups;
     llvm::StringMap<size_t> groupOf;
-    for (int64_t head = 0; head < heads; ++head) {
+    for (int64_t head = 0; head < (perHead ? int64_t(heads) : 1); ++head) {
       FailureOr<PatternOp> clone =
           specializeForHead(pattern, *values, head, folds);
       if (failed(clone))
         return signalPassFailure();
-      std::string key = perHead ? std::to_string(head) : fingerprint(*clone);
+      std::string key =
+          randomPerHead ? std::to_string(head) : fingerprint(*clone);
       auto [it, inserted] = groupOf.try_emplace(key, groups.size());
       if (inserted) {
-        groups.push_back({*clone, {head}});
+        SmallVector<int64_t> members{head};
+        if (!perHead)
+          members = llvm::to_vector(llvm::seq<int64_t>(0, heads));
+        groups.push_back({*clone, members});
       } else {
         groups[it->second].second.push_back(head);
         clone->erase();

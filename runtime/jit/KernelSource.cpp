@@ -218,6 +218,8 @@ std::string KernelSource::generate(const KernelSpec &spec) {
   out += "  static constexpr int kStages = " + std::to_string(t.stages) + ";\n";
   out += "};\n\n";
 
+  if (!spec.helpers.empty())
+    out += "// Helpers of the pattern's functions\n" + spec.helpers + "\n";
   out += "struct LacePattern {\n";
   out += std::string("  static constexpr bool has_score = ") +
          (spec.hasScore() ? "true" : "false") + ";\n";

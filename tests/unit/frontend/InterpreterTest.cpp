@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 
 namespace lace::frontend::test {
@@ -227,6 +229,47 @@ TEST(InterpreterTest, IntSetLets) {
                                    "######", "#..##."}));
   EXPECT_EQ(grid(*inst, 1), lines({"######", "#..##.", "#.###.", "######",
                                    "######", "#..##."}));
+}
+
+} // namespace
+} // namespace lace::frontend::test
+
+namespace lace::frontend::test {
+namespace {
+
+// Found by the fuzzer (tests/fuzz/regressions/): in a program with many
+// errors, a pattern that calls itself through another could still be marked
+// checked. Instantiating it must report the recursion, not overflow the
+// stack. The input is the fuzzer's, loaded the way the fuzzer loads it.
+TEST(InstantiateTest, FuzzerRecursionRegression) {
+  std::ifstream in(std::string(LACE_SOURCE_DIR) +
+                   "/tests/fuzz/regressions/recursion-after-error-limit.lace",
+                   std::ios::binary);
+  ASSERT_TRUE(in);
+  std::string source((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+  MemoryFileProvider files;
+  files.add("fuzz.lace", source);
+  files.add("common.lace",
+            "pattern causal_window(window: int = 4) { mask = causal & "
+            "local(before = window - 1); }\n"
+            "pattern leading_globals(count: int = 1) { mask = global(tokens "
+            "= 0 .. count); }\n");
+  SourceManager sources(files);
+  DiagnosticEngine diags(sources);
+  Program program = loadProgram(sources, "fuzz.lace", diags);
+  EXPECT_FALSE(program.ok);
+  int recursions = 0;
+  for (const Pattern *pattern : program.allPatterns()) {
+    if (!pattern->checked)
+      continue;
+    DiagnosticEngine local(sources);
+    std::unique_ptr<Instance> instance =
+        instantiate(*pattern, {}, Shape{2, 3, 8, 8}, local);
+    for (const Diagnostic &d : local.diagnostics())
+      recursions += d.kind == DiagnosticKind::PatternRecursion;
+  }
+  EXPECT_GT(recursions, 0);
 }
 
 } // namespace

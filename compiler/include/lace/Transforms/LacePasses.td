@@ -50,6 +50,10 @@ def LaceSpecialize : Pass<"lace-specialize", "::mlir::ModuleOp"> {
     Option<"blockM", "block-m", "int64_t", /*default=*/"128",
            "Queries per tile">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"128", "Keys per tile">,
+    Option<"perHead", "per-head", "bool", /*default=*/"true",
+           "Bind the head index and keep one pattern per distinct head "
+           "layout (false: one pattern for all heads with `lace.var h` left "
+           "symbolic, as kernel code generation wants it)">,
   ];
   let statistics = [
     Statistic<"numHeadLayouts", "head-layouts",

@@ -49,6 +49,9 @@ struct KernelSpec {
   /// masking; empty for none. scoreBody as for liveBody.
   std::string scoreExpr;
   std::string scoreBody;
+  /// Device functions the bodies above call (namespace scope, before them),
+  /// e.g. a `__noinline__` helper kept out of the kernel's registers.
+  std::string helpers;
   /// The extern "C" kernel symbol: a C identifier.
   std::string name = "lace_attention_fwd_kernel";
 

@@ -1,0 +1,477 @@
+//===- PatternToCpp.cpp - a specialised pattern as CUDA C++ functions -----===//
+#include "lace/Codegen/PatternToCpp.h"
+
+#include "lace/Dialect/LaceOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace mlir;
+using namespace lace;
+
+namespace {
+
+/// Helpers every body starts with: the language's floor division and
+/// remainder (x / 0 = 0, x % 0 = x) and BigBird's counter-based generator
+/// (docs/language.md), as lambdas so that the body stays self-contained.
+/// The body's first lines: 64-bit copies of the coordinates.
+constexpr const char *kPrelude = R"cpp(
+  const long long Q = q, K = k, B = b, H = h;
+  (void)Q; (void)K; (void)B; (void)H;
+)cpp";
+
+/// Helpers at namespace scope: the language's floor division and remainder
+/// (x / 0 = 0, x % 0 = x), and BigBird's counter-based generator
+/// (docs/language.md). The generator is `__noinline__`: partial tiles call
+/// it rarely, and inlined its loop and set would cost the main loop
+/// registers (it spilled at head dim 64).
+constexpr const char *kHelpers = R"cpp(
+__device__ __forceinline__ long long lace_floordiv(long long a, long long d) {
+  if (d == 0) return 0;
+  long long r = a / d;
+  return (a % d != 0 && ((a < 0) != (d < 0))) ? r - 1 : r;
+}
+__device__ __forceinline__ long long lace_floormod(long long a, long long d) {
+  if (d == 0) return a;
+  long long r = a % d;
+  return (r != 0 && ((r < 0) != (d < 0))) ? r + d : r;
+}
+)cpp";
+
+constexpr const char *kRandomHelpers = R"cpp(
+__device__ __forceinline__ unsigned long long lace_mix(unsigned long long x) {
+  x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+// Is key block `col` among the `per_row` blocks Floyd's algorithm picks for
+// query block `row` of head `head` out of `n` blocks (per_row <= 64)?
+__device__ __noinline__ bool lace_random_live(unsigned long long seed,
+                                              long long head, long long row,
+                                              long long col, long long n,
+                                              long long per_row) {
+  long long take = per_row < n ? per_row : n;
+  unsigned long long base =
+      lace_mix(lace_mix(lace_mix(seed + 0x9e3779b97f4a7c15ULL) ^
+                        (unsigned long long)head) ^ (unsigned long long)row);
+  long long chosen[64];
+  long long count = 0;
+  for (long long j = n - take; j < n && count < 64; ++j) {
+    long long t = (long long)(lace_mix(base ^ (unsigned long long)j) %
+                              (unsigned long long)(j + 1));
+    bool seen = false;
+    for (long long i = 0; i < count; ++i) seen = seen || chosen[i] == t;
+    chosen[count++] = seen ? j : t;
+  }
+  for (long long i = 0; i < count; ++i)
+    if (chosen[i] == col) return true;
+  return false;
+}
+)cpp";
+
+std::string literal(int64_t value) {
+  // INT64_MIN has no literal form.
+  if (value == INT64_MIN)
+    return "(-9223372036854775807LL - 1)";
+  return "(" + std::to_string(value) + "LL)";
+}
+
+std::string floatLiteral(double value) {
+  if (std::isnan(value))
+    return "__int_as_float(0x7fc00000)";
+  if (std::isinf(value))
+    return value > 0 ? "__int_as_float(0x7f800000)"
+                     : "__int_as_float(0xff800000)";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.9gf", value);
+  std::string out = text;
+  if (out.find_first_of(".en") == std::string::npos)
+    out.insert(out.size() - 1, ".0");
+  return "(" + out + ")";
+}
+
+class Emitter {
+public:
+  explicit Emitter(llvm::raw_string_ostream &os) : os(os) {}
+
+  /// The C++ expression of a mask value; predicate and score regions are
+  /// emitted as lambdas into `os` first.
+  FailureOr<std::string> mask(Value value, int64_t seqK);
+  /// Emits the score region as statements ending in `return`.
+  LogicalResult score(ScoreOp op);
+  bool usesRandom = false;
+
+private:
+  FailureOr<std::string> scalar(Value value);
+  LogicalResult statements(Block &block, llvm::ArrayRef<std::string> args);
+  /// `const T vN = <op>;` for one op with one result.
+  LogicalResult emitOp(Operation &op);
+  /// The text of a primitive's operand: a literal, or a value computed in
+  /// the pattern body (from the head index when it was left symbolic).
+  FailureOr<std::string> operand(Value value) { return scalar(value); }
+
+  llvm::raw_string_ostream &os;
+  llvm::DenseMap<Value, std::string> names;
+  unsigned counter = 0;
+};
+
+LogicalResult Emitter::statements(Block &block,
+                                  llvm::ArrayRef<std::string> args) {
+  for (auto [arg, name] : llvm::zip(block.getArguments(), args))
+    names[arg] = name;
+  for (Operation &op : block.without_terminator())
+    if (failed(emitOp(op)))
+      return failure();
+  return success();
+}
+
+LogicalResult Emitter::emitOp(Operation &op) {
+  if (op.getNumResults() != 1)
+    return op.emitError() << "'" << op.getName()
+                          << "' is not supported by the kernel generator";
+  std::string name = "v" + std::to_string(counter++);
+  Type type = op.getResult(0).getType();
+  std::string cType = type.isF32()          ? "float"
+                      : type.isInteger(1) ? "bool"
+                                          : "long long";
+  llvm::SmallVector<std::string> in;
+  for (Value operand : op.getOperands()) {
+    FailureOr<std::string> text = scalar(operand);
+    if (failed(text))
+      return failure();
+    in.push_back(*text);
+  }
+  auto binary = [&](const char *symbol) {
+    return "(" + in[0] + " " + symbol + " " + in[1] + ")";
+  };
+  auto call = [&](const char *fn) {
+    std::string text = std::string(fn) + "(";
+    for (size_t i = 0; i < in.size(); ++i)
+      text += (i ? ", " : "") + in[i];
+    return text + ")";
+  };
+  std::optional<std::string> expr =
+      llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
+          .Case([&](arith::ConstantOp constant) -> std::optional<std::string> {
+            if (auto i = dyn_cast<IntegerAttr>(constant.getValue()))
+              return type.isInteger(1) ? std::string(i.getInt() ? "true" : "false")
+                                       : literal(i.getInt());
+            if (auto f = dyn_cast<FloatAttr>(constant.getValue()))
+              return floatLiteral(f.getValueAsDouble());
+            return std::nullopt;
+          })
+          .Case([&](arith::AddIOp) { return binary("+"); })
+          .Case([&](arith::SubIOp) { return binary("-"); })
+          .Case([&](arith::MulIOp) { return binary("*"); })
+          .Case([&](arith::FloorDivSIOp) { return call("lace_floordiv"); })
+          .Case([&](arith::DivSIOp) {
+            return "(" + in[1] + " == 0 ? 0LL : " + binary("/") + ")";
+          })
+          .Case([&](arith::RemSIOp) {
+            return "(" + in[1] + " == 0 ? 0LL : " + binary("%") + ")";
+          })
+          .Case([&](arith::MinSIOp) {
+            return "(" + in[0] + " < " + in[1] + " ? " + in[0] + " : " +
+                   in[1] + ")";
+          })
+          .Case([&](arith::MaxSIOp) {
+            return "(" + in[0] + " > " + in[1] + " ? " + in[0] + " : " +
+                   in[1] + ")";
+          })
+          .Case([&](math::AbsIOp) {
+            return "(" + in[0] + " < 0 ? -" + in[0] + " : " + in[0] + ")";
+          })
+          .Case([&](arith::AndIOp) {
+            return type.isInteger(1) ? binary("&&") : binary("&");
+          })
+          .Case([&](arith::OrIOp) {
+            return type.isInteger(1) ? binary("||") : binary("|");
+          })
+          .Case([&](arith::XOrIOp) {
+            return type.isInteger(1) ? binary("!=") : binary("^");
+          })
+          .Case([&](arith::SelectOp) {
+            return "(" + in[0] + " ? " + in[1] + " : " + in[2] + ")";
+          })
+          .Case([&](arith::CmpIOp cmp) -> std::optional<std::string> {
+            using P = arith::CmpIPredicate;
+            switch (cmp.getPredicate()) {
+            case P::eq: return binary("==");
+            case P::ne: return binary("!=");
+            case P::slt: return binary("<");
+            case P::sle: return binary("<=");
+            case P::sgt: return binary(">");
+            case P::sge: return binary(">=");
+            default: return std::nullopt;
+            }
+          })
+          .Case([&](arith::CmpFOp cmp) -> std::optional<std::string> {
+            using P = arith::CmpFPredicate;
+            switch (cmp.getPredicate()) {
+            case P::OEQ: return binary("==");
+            case P::UNE: return binary("!=");
+            case P::OLT: return binary("<");
+            case P::OLE: return binary("<=");
+            case P::OGT: return binary(">");
+            case P::OGE: return binary(">=");
+            default: return std::nullopt;
+            }
+          })
+          .Case([&](arith::AddFOp) { return binary("+"); })
+          .Case([&](arith::SubFOp) { return binary("-"); })
+          .Case([&](arith::MulFOp) { return binary("*"); })
+          .Case([&](arith::DivFOp) { return binary("/"); })
+          .Case([&](arith::NegFOp) { return "(-" + in[0] + ")"; })
+          .Case([&](arith::MinimumFOp) { return call("fminf"); })
+          .Case([&](arith::MaximumFOp) { return call("fmaxf"); })
+          .Case([&](arith::SIToFPOp) { return "((float)" + in[0] + ")"; })
+          .Case([&](arith::FPToSIOp) {
+            return "((long long)" + in[0] + ")";
+          })
+          .Case([&](math::AbsFOp) { return call("fabsf"); })
+          .Case([&](math::TanhOp) { return call("tanhf"); })
+          .Case([&](math::ExpOp) { return call("expf"); })
+          .Case([&](math::Exp2Op) { return call("exp2f"); })
+          .Case([&](math::LogOp) { return call("logf"); })
+          .Case([&](math::SqrtOp) { return call("sqrtf"); })
+          .Default([](Operation *) { return std::nullopt; });
+  if (!expr)
+    return op.emitError() << "'" << op.getName()
+                          << "' is not supported by the kernel generator";
+  os << "    const " << cType << " " << name << " = " << *expr << ";\n";
+  names[op.getResult(0)] = name;
+  return success();
+}
+
+FailureOr<std::string> Emitter::scalar(Value value) {
+  auto known = names.find(value);
+  if (known != names.end())
+    return known->second;
+  // Values captured from the specialised body are constants.
+  if (auto constant = value.getDefiningOp<arith::ConstantOp>()) {
+    if (auto i = dyn_cast<IntegerAttr>(constant.getValue()))
+      return value.getType().isInteger(1)
+                 ? std::string(i.getInt() ? "true" : "false")
+                 : literal(i.getInt());
+    if (auto f = dyn_cast<FloatAttr>(constant.getValue()))
+      return floatLiteral(f.getValueAsDouble());
+  }
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return failure();
+  if (auto var = dyn_cast<VarOp>(def)) {
+    if (var.getKind() == VarKind::Head)
+      return std::string("H");
+    if (var.getKind() == VarKind::Batch)
+      return std::string("B");
+    return def->emitError() << "expected lace-specialize to bind this size";
+  }
+  // A body value the head index feeds: emit its operands, then itself.
+  for (Value input : def->getOperands())
+    if (failed(scalar(input)))
+      return failure();
+  if (failed(emitOp(*def)))
+    return failure();
+  return names.lookup(value);
+}
+
+FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
+  Operation *op = value.getDefiningOp();
+  auto sub = [&](Value v) { return mask(v, seqK); };
+  auto pair = [&](Value a, Value b, const char *fmt) -> FailureOr<std::string> {
+    FailureOr<std::string> x = sub(a);
+    if (failed(x))
+      return failure();
+    FailureOr<std::string> y = sub(b);
+    if (failed(y))
+      return failure();
+    std::string text = fmt;
+    text.replace(text.find("$a"), 2, *x);
+    text.replace(text.find("$b"), 2, *y);
+    return text;
+  };
+  const std::string d = "(Q - K)";
+  bool operandFailed = false;
+  auto v = [&](Value operand) -> std::string {
+    FailureOr<std::string> text = scalar(operand);
+    if (failed(text)) {
+      operandFailed = true;
+      return "0";
+    }
+    return *text;
+  };
+  FailureOr<std::string> result = llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
+      .Case([](FullOp) { return std::string("true"); })
+      .Case([](EmptyOp) { return std::string("false"); })
+      .Case([](CausalOp) { return std::string("(K <= Q)"); })
+      .Case([&](LocalOp local) -> FailureOr<std::string> {
+        std::string before = v(local.getBefore());
+        std::string after = v(local.getAfter());
+        std::string offset = d;
+        if (local.getGranularity()) {
+          std::string g = v(local.getGranularity());
+          offset = "((lace_floordiv(Q, " + g + ") - lace_floordiv(K, " + g +
+                   ")) * " + g + ")";
+        }
+        return "(" + offset + " >= -" + after + " && " + offset +
+               " <= " + before + ")";
+      })
+      .Case([&](DilatedOp dilated) -> FailureOr<std::string> {
+        std::string m = v(dilated.getDilation());
+        std::string steps = "lace_floordiv(" + d + ", " + m + ")";
+        return "(lace_floormod(" + d + ", " + m + ") == 0 && " + steps +
+               " >= -" + v(dilated.getAfter()) + " && " +
+               steps + " <= " + v(dilated.getBefore()) + ")";
+      })
+      .Case([&](StridedOp strided) -> FailureOr<std::string> {
+        std::string l = v(strided.getStride());
+        return "(K <= Q && (" + d + " < " + l + " || lace_floormod(" + d +
+               ", " + l + ") == 0))";
+      })
+      .Case([&](FixedOp fixed) -> FailureOr<std::string> {
+        std::string l = v(fixed.getStride());
+        std::string c = v(fixed.getSummary());
+        return "(K <= Q && (lace_floordiv(K, " + l + ") == lace_floordiv(Q, " +
+               l + ") || lace_floormod(K, " + l + ") >= " + l + " - " + c +
+               "))";
+      })
+      .Case([&](GlobalOp global) -> FailureOr<std::string> {
+        auto member = [&](const std::string &x) {
+          std::string text = "false";
+          for (Value token : global.getTokens())
+            text += " || " + x + " == " + v(token);
+          if (global.getLo())
+            text += " || (" + x + " >= " + v(global.getLo()) +
+                    " && " + x + " < " + v(global.getHi()) +
+                    ")";
+          return "(" + text + ")";
+        };
+        return "(" + member("Q") + " || " + member("K") + ")";
+      })
+      .Case([&](RandomOp random) -> FailureOr<std::string> {
+        APInt perRow;
+        if (!matchPattern(random.getPerRow(), m_ConstantInt(&perRow)) ||
+            perRow.getSExtValue() > 64)
+          return random.emitError()
+                 << "the kernel generator needs a constant per-row count of "
+                    "at most 64 random blocks";
+        usesRandom = true;
+        std::string g = v(random.getGranularity());
+        return "lace_random_live((unsigned long long)" + v(random.getSeed()) +
+               ", H, lace_floordiv(Q, " + g + "), lace_floordiv(K, " + g +
+               "), lace_floordiv(" + literal(seqK) + " + " + g + " - 1, " + g +
+               "), " + literal(perRow.getSExtValue()) + ")";
+      })
+      .Case([&](PrefixOp prefix) -> FailureOr<std::string> {
+        return "(K < " + v(prefix.getLength()) +
+               " || K <= Q)";
+      })
+      .Case([&](PredicateOp predicate) -> FailureOr<std::string> {
+        std::string name = "pred" + std::to_string(counter++);
+        os << "  auto " << name
+           << " = [&](long long b, long long h, long long q, long long k) "
+              "-> bool {\n";
+        if (failed(statements(predicate.getBody().front(),
+                              {"b", "h", "q", "k"})))
+          return failure();
+        auto yield = cast<YieldOp>(predicate.getBody().front().getTerminator());
+        FailureOr<std::string> result = scalar(yield.getValues()[0]);
+        if (failed(result))
+          return failure();
+        os << "    return " << *result << ";\n  };\n";
+        return name + "(B, H, Q, K)";
+      })
+      .Case([&](UnionOp u) { return pair(u.getLhs(), u.getRhs(), "($a || $b)"); })
+      .Case([&](IntersectOp i) {
+        return pair(i.getLhs(), i.getRhs(), "($a && $b)");
+      })
+      .Case([&](DifferenceOp df) {
+        return pair(df.getLhs(), df.getRhs(), "($a && !$b)");
+      })
+      .Case([&](ComplementOp c) -> FailureOr<std::string> {
+        FailureOr<std::string> inner = sub(c.getInput());
+        if (failed(inner))
+          return failure();
+        return "(!" + *inner + ")";
+      })
+      .Case([&](SegmentOp segment) -> FailureOr<std::string> {
+        return segment.emitError()
+               << "segment masks need the run-time id tables in the kernel, "
+                  "which the kernel template does not take yet";
+      })
+      .Default([&](Operation *other) -> FailureOr<std::string> {
+        return other->emitError() << "expected a lace mask op";
+      });
+  if (operandFailed)
+    return failure();
+  return result;
+}
+
+LogicalResult Emitter::score(ScoreOp op) {
+  if (failed(statements(op.getBody().front(), {"s", "B", "H", "Q", "K"})))
+    return failure();
+  auto yield = cast<YieldOp>(op.getBody().front().getTerminator());
+  FailureOr<std::string> result = scalar(yield.getValues()[0]);
+  if (failed(result))
+    return failure();
+  os << "    return " << *result << ";\n";
+  return success();
+}
+
+std::string headCondition(llvm::ArrayRef<int64_t> heads) {
+  std::string text;
+  for (int64_t head : heads)
+    text += (text.empty() ? "" : " || ") + ("H == " + literal(head));
+  return "(" + text + ")";
+}
+
+} // namespace
+
+FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
+  auto problem = module->getAttrOfType<DictionaryAttr>("lace.problem");
+  if (!problem)
+    return module.emitError()
+           << "expected a module specialised by lace-specialize";
+  int64_t seqK = cast<IntegerAttr>(problem.get("seq_k")).getInt();
+
+  std::string live, liveBranches, score, scoreBranches;
+  llvm::raw_string_ostream liveOs(live), scoreOs(score);
+  Emitter liveEmitter(liveOs), scoreEmitter(scoreOs);
+  llvm::raw_string_ostream liveBranchOs(liveBranches),
+      scoreBranchOs(scoreBranches);
+  bool hasScore = false;
+  for (PatternOp pattern : module.getOps<PatternOp>()) {
+    auto heads = pattern->getAttrOfType<DenseI64ArrayAttr>("lace.heads");
+    if (!heads)
+      continue;
+    FailureOr<std::string> expr = liveEmitter.mask(pattern.getMask(), seqK);
+    if (failed(expr))
+      return failure();
+    liveBranchOs << "  if " << headCondition(heads.asArrayRef())
+                 << " return " << *expr << ";\n";
+    if (Value scoreValue = pattern.getScore()) {
+      hasScore = true;
+      scoreBranchOs << "  if " << headCondition(heads.asArrayRef()) << " {\n";
+      if (failed(scoreEmitter.score(scoreValue.getDefiningOp<ScoreOp>())))
+        return failure();
+      scoreBranchOs << scoreOs.str() << "  }\n";
+      score.clear();
+    }
+  }
+  PatternFunctions functions;
+  functions.helpers = std::string(kHelpers) +
+                      (liveEmitter.usesRandom ? kRandomHelpers : "");
+  functions.liveBody = std::string(kPrelude) + liveOs.str() +
+                       liveBranchOs.str() + "  return false;\n";
+  if (hasScore)
+    functions.scoreBody = std::string(kPrelude) + scoreBranchOs.str() +
+                          "  return s;\n";
+  return functions;
+}

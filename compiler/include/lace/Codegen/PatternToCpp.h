@@ -1,0 +1,39 @@
+//===- PatternToCpp.h - a specialised pattern as CUDA C++ functions -*- C++ -*-===//
+//
+// The kernel calls `live(b, h, q, k)` on partial tiles and `score(s, b, h, q,
+// k)` on every score. This emits both as C++ function bodies from the
+// patterns `lace-specialize` left in a module: one branch per distinct head
+// layout, each with every parameter and size folded to a literal.
+//
+// Why not EmitC: MLIR 19's arith-to-emitc conversion has no floor division
+// or floor remainder and the lace primitives need a lowering of their own
+// anyway; the arith ops a pattern uses are few, so they are printed directly
+// with the language's semantics (docs/design.md).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LACE_CODEGEN_PATTERNTOCPP_H
+#define LACE_CODEGEN_PATTERNTOCPP_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <string>
+
+namespace lace {
+
+struct PatternFunctions {
+  /// Functions the bodies call, for namespace scope before them (CUDA:
+  /// `__device__`; the host check defines `__device__` away).
+  std::string helpers;
+  std::string liveBody;  ///< body of `bool live(int b, int h, int q, int k)`
+  std::string scoreBody; ///< body of `float score(float s, int b, int h, int q, int k)`; empty: none
+};
+
+/// The functions of the specialised patterns in `module` (all from one
+/// source pattern). Reports unsupported IR (e.g. `lace.segment`, whose ids the
+/// kernel does not take yet) on the op and fails.
+mlir::FailureOr<PatternFunctions> emitPatternFunctions(mlir::ModuleOp module);
+
+} // namespace lace
+
+#endif // LACE_CODEGEN_PATTERNTOCPP_H
