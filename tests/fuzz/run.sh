@@ -35,7 +35,8 @@ done
 
 # Seed the corpus from the pattern library and the lit tests.
 shopt -s nullglob globstar
-for seed in "$root"/patterns/*.lace "$root"/tests/lit/language/**/*.lace; do
+for seed in "$root"/patterns/*.lace "$root"/tests/lit/language/**/*.lace \
+            "$root"/tests/fuzz/regressions/*; do
   cp -f "$seed" "$build/corpus/seed_$(echo "$seed" | md5sum | cut -c1-12).lace"
 done
 
