@@ -73,20 +73,15 @@ int runCheck(std::span<const std::string> args) {
   Session session;
   if (!session.load(options.file))
     return 1;
-  std::vector<const Pattern *> patterns;
-  if (!options.pattern.empty()) {
-    const Pattern *pattern = session.select(options.pattern);
-    if (!pattern)
-      return 1;
-    patterns.push_back(pattern);
-  } else {
-    patterns = session.program().patternsIn(session.program().mainFile);
-    if (patterns.empty() && !session.select(""))
-      return 1;
-    if (!options.params.empty() && patterns.size() > 1)
-      return usageError("--param needs --pattern when '" + options.file +
-                        "' defines several patterns");
-  }
+  std::optional<std::vector<const Pattern *>> selected =
+      session.selectPatterns(options.pattern);
+  if (!selected)
+    return 1;
+  const std::vector<const Pattern *> &patterns = *selected;
+  if (options.pattern.empty() && !options.params.empty() &&
+      patterns.size() > 1)
+    return usageError("--param needs --pattern when '" + options.file +
+                      "' defines several patterns");
   bool ok = true;
   for (const Pattern *pattern : patterns) {
     bool complete = true;

@@ -28,6 +28,7 @@ int runCheck(std::span<const std::string> args);
 int runShow(std::span<const std::string> args);
 int runCompile(std::span<const std::string> args);
 int runCache(std::span<const std::string> args);
+int runDevices(std::span<const std::string> args);
 
 } // namespace lace::tool
 

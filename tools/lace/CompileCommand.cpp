@@ -74,15 +74,11 @@ int runCompile(std::span<const std::string> args) {
   Session session;
   if (!session.load(options.file))
     return 1;
-  std::vector<const Pattern *> patterns;
-  if (!options.pattern.empty()) {
-    const Pattern *pattern = session.select(options.pattern);
-    if (!pattern)
-      return 1;
-    patterns.push_back(pattern);
-  } else {
-    patterns = session.program().patternsIn(session.program().mainFile);
-  }
+  std::optional<std::vector<const Pattern *>> selected =
+      session.selectPatterns(options.pattern);
+  if (!selected)
+    return 1;
+  const std::vector<const Pattern *> &patterns = *selected;
 
   for (const ParamOverride &given : options.params)
     if (std::none_of(patterns.begin(), patterns.end(), [&](const Pattern *p) {

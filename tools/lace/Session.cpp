@@ -72,6 +72,21 @@ bool Session::load(const std::string &file) {
   return program_.ok;
 }
 
+std::optional<std::vector<const Pattern *>>
+Session::selectPatterns(const std::string &name) {
+  if (!name.empty()) {
+    const Pattern *pattern = select(name);
+    if (!pattern)
+      return std::nullopt;
+    return std::vector<const Pattern *>{pattern};
+  }
+  std::vector<const Pattern *> patterns =
+      program_.patternsIn(program_.mainFile);
+  if (patterns.empty() && !select(""))
+    return std::nullopt;
+  return patterns;
+}
+
 const Pattern *Session::select(const std::string &name) {
   if (name.empty()) {
     auto patterns = program_.patternsIn(program_.mainFile);

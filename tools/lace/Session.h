@@ -50,6 +50,10 @@ public:
   /// The named pattern, or the first pattern of the main file when `name`
   /// is empty; null after printing a diagnostic.
   const frontend::Pattern *select(const std::string &name);
+  /// The named pattern, or every pattern of the main file when `name` is
+  /// empty; nullopt after printing a diagnostic (unknown name, no pattern).
+  std::optional<std::vector<const frontend::Pattern *>>
+  selectPatterns(const std::string &name);
 
   frontend::DiagnosticEngine &diags() { return diags_; }
   const frontend::Program &program() const { return program_; }

@@ -22,6 +22,10 @@ constexpr std::array kCommands = {
     Command{"cache", "stats|list|clear [--dir DIR]",
             "show, list (verifying each entry) or empty the kernel cache",
             lace::tool::runCache},
+    Command{"devices", "",
+            "list the CUDA devices (arch, SMs, memory); exits 1 without a "
+            "CUDA driver",
+            lace::tool::runDevices},
 #ifdef LACE_WITH_MLIR
     Command{"compile",
             "FILE --emit=mlir [--locations] [--pattern NAME] "
