@@ -17,6 +17,16 @@ struct PrimitiveArg {
   std::int64_t defaultValue;
 };
 
+/// The entry of a name table (primitives, functions, builtins) called
+/// `name`, or null.
+template <typename Info>
+const Info *findByName(const std::vector<Info> &table, std::string_view name) {
+  for (const Info &info : table)
+    if (info.name == name)
+      return &info;
+  return nullptr;
+}
+
 struct PrimitiveInfo {
   std::string_view name;
   ExprKind kind;
@@ -51,10 +61,7 @@ const std::vector<PrimitiveInfo> &primitiveTable() {
 }
 
 const PrimitiveInfo *findPrimitive(std::string_view name) {
-  for (const PrimitiveInfo &info : primitiveTable())
-    if (info.name == name)
-      return &info;
-  return nullptr;
+  return findByName(primitiveTable(), name);
 }
 
 struct MathInfo {
@@ -80,10 +87,7 @@ const std::vector<MathInfo> &mathTable() {
 }
 
 const MathInfo *findMath(std::string_view name) {
-  for (const MathInfo &info : mathTable())
-    if (info.name == name)
-      return &info;
-  return nullptr;
+  return findByName(mathTable(), name);
 }
 
 struct BuiltinInfo {
@@ -108,10 +112,7 @@ const std::vector<BuiltinInfo> &builtinTable() {
 }
 
 const BuiltinInfo *findBuiltin(std::string_view name) {
-  for (const BuiltinInfo &info : builtinTable())
-    if (info.name == name)
-      return &info;
-  return nullptr;
+  return findByName(builtinTable(), name);
 }
 
 bool isReservedName(std::string_view name) {
