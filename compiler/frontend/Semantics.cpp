@@ -62,14 +62,24 @@ std::vector<std::int64_t> randomBlocks(std::uint64_t seed, std::int64_t head,
                                        std::int64_t row, std::int64_t numBlocks,
                                        std::int64_t perRow) {
   std::vector<std::int64_t> chosen;
+  randomBlocksInto(seed, head, row, numBlocks, perRow, chosen);
+  return chosen;
+}
+
+void randomBlocksInto(std::uint64_t seed, std::int64_t head, std::int64_t row,
+                      std::int64_t numBlocks, std::int64_t perRow,
+                      std::vector<std::int64_t> &chosen) {
+  chosen.clear();
   if (numBlocks <= 0 || perRow <= 0)
-    return chosen;
+    return;
   std::int64_t n = std::min(perRow, numBlocks);
   chosen.reserve(static_cast<std::size_t>(n));
+  // randomDraw's first three mixes depend on the row only: hoisted.
+  std::uint64_t base = splitMix64(seed + 0x9e3779b97f4a7c15ULL);
+  base = splitMix64(base ^ static_cast<std::uint64_t>(head));
+  base = splitMix64(base ^ static_cast<std::uint64_t>(row));
   for (std::int64_t j = numBlocks - n; j < numBlocks; ++j) {
-    std::uint64_t t = randomDraw(seed, static_cast<std::uint64_t>(head),
-                                 static_cast<std::uint64_t>(row),
-                                 static_cast<std::uint64_t>(j)) %
+    std::uint64_t t = splitMix64(base ^ static_cast<std::uint64_t>(j)) %
                       static_cast<std::uint64_t>(j + 1);
     auto value = static_cast<std::int64_t>(t);
     auto it = std::lower_bound(chosen.begin(), chosen.end(), value);
@@ -80,7 +90,6 @@ std::vector<std::int64_t> randomBlocks(std::uint64_t seed, std::int64_t head,
       chosen.insert(it, value);
     }
   }
-  return chosen;
 }
 
 } // namespace lace::frontend

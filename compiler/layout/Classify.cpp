@@ -156,8 +156,9 @@ Spans complementSpans(const Spans &a) {
     out.push_back({at, kInf});
   return out;
 }
-Spans intersectSpans(const Spans &a, const Spans &b) {
-  Spans out;
+/// out = a & b (cleared first; it must not alias a or b).
+void intersectSpansInto(const Spans &a, const Spans &b, Spans &out) {
+  out.clear();
   for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
     const std::int64_t lo = std::max(a[i].first, b[j].first);
     const std::int64_t hi = std::min(a[i].second, b[j].second);
@@ -168,6 +169,10 @@ Spans intersectSpans(const Spans &a, const Spans &b) {
     else
       ++j;
   }
+}
+Spans intersectSpans(const Spans &a, const Spans &b) {
+  Spans out;
+  intersectSpansInto(a, b, out);
   return out;
 }
 Spans uniteSpans(const Spans &a, const Spans &b) {
@@ -554,8 +559,9 @@ private:
                      Spans &full) const {
     const std::int64_t g = n.granularity;
     const std::int64_t numBlocks = ceilDiv(n.seqK, g);
-    const std::vector<std::int64_t> chosen =
-        frontend::randomBlocks(n.seed, n.head, gRow, numBlocks, n.perRow);
+    std::vector<std::int64_t> &chosen = chosen_;
+    frontend::randomBlocksInto(n.seed, n.head, gRow, numBlocks, n.perRow,
+                               chosen);
     touched.clear();
     full.clear();
     for (std::size_t i = 0; i < chosen.size();) {
@@ -604,7 +610,8 @@ private:
       randomColumns(n, r, t, f);
       unite(touched, t, tmp);
       touched.swap(tmp);
-      full = intersectSpans(full, f);
+      intersectSpansInto(full, f, tmp);
+      full.swap(tmp);
     }
     std::size_t j = 0;
     for (const auto &[lo, hi] : touched) {
@@ -964,6 +971,7 @@ private:
   std::unordered_map<const MaskNode *, Prepared> prepared_;
   std::vector<Runs> scratch_;
   std::array<Spans, 5> spans_; ///< randomRow's working lists
+  mutable std::vector<std::int64_t> chosen_; ///< randomColumns' buffer
   LayoutStats stats_;
 };
 

@@ -100,6 +100,11 @@ inline std::uint64_t randomDraw(std::uint64_t seed, std::uint64_t head,
 std::vector<std::int64_t> randomBlocks(std::uint64_t seed, std::int64_t head,
                                        std::int64_t row, std::int64_t numBlocks,
                                        std::int64_t perRow);
+/// The same into `chosen` (cleared first), for callers that reuse a buffer
+/// (the layout classifier calls it for every block row).
+void randomBlocksInto(std::uint64_t seed, std::int64_t head, std::int64_t row,
+                      std::int64_t numBlocks, std::int64_t perRow,
+                      std::vector<std::int64_t> &chosen);
 
 } // namespace lace::frontend
 
