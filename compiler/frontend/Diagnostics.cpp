@@ -69,30 +69,9 @@ void DiagnosticEngine::deliver(Diagnostic diagnostic) {
     consumer_->handle(delivered_.back());
 }
 
-void DiagnosticEngine::renderLocated(std::string &out, SourceRange range,
-                                     std::string_view severity,
-                                     std::string_view message,
-                                     std::string_view kind) const {
-  if (!range.valid() ||
-      static_cast<std::size_t>(range.file) >= sources_.numFiles()) {
-    out += "lace: ";
-    out += severity;
-    out += ": ";
-    out += message;
-    if (!kind.empty()) {
-      out += " [";
-      out += kind;
-      out += "]";
-    }
-    out += '\n';
-    return;
-  }
-  std::uint32_t size =
-      static_cast<std::uint32_t>(sources_.contents(range.file).size());
-  std::uint32_t begin = std::min(range.begin, size);
-  LineColumn lc = sources_.lineColumn(range.file, begin);
-  out += sources_.path(range.file);
-  out += ':' + std::to_string(lc.line) + ':' + std::to_string(lc.column) + ": ";
+/// "severity: message [Kind]\n", the part every rendered line shares.
+static void appendMessage(std::string &out, std::string_view severity,
+                          std::string_view message, std::string_view kind) {
   out += severity;
   out += ": ";
   out += message;
@@ -102,6 +81,25 @@ void DiagnosticEngine::renderLocated(std::string &out, SourceRange range,
     out += "]";
   }
   out += '\n';
+}
+
+void DiagnosticEngine::renderLocated(std::string &out, SourceRange range,
+                                     std::string_view severity,
+                                     std::string_view message,
+                                     std::string_view kind) const {
+  if (!range.valid() ||
+      static_cast<std::size_t>(range.file) >= sources_.numFiles()) {
+    out += "lace: ";
+    appendMessage(out, severity, message, kind);
+    return;
+  }
+  std::uint32_t size =
+      static_cast<std::uint32_t>(sources_.contents(range.file).size());
+  std::uint32_t begin = std::min(range.begin, size);
+  LineColumn lc = sources_.lineColumn(range.file, begin);
+  out += sources_.path(range.file);
+  out += ':' + std::to_string(lc.line) + ':' + std::to_string(lc.column) + ": ";
+  appendMessage(out, severity, message, kind);
   std::string_view line = sources_.lineText(range.file, lc.line);
   out += line;
   out += '\n';
