@@ -3,7 +3,9 @@
 // Every tensor-core, shared-memory and warp-shuffle operation of the Lace
 // kernels goes through this file and nothing else, so that the CPU emulator
 // can supply a host implementation of exactly these functions (it defines
-// LACE_ARCH_HOST and provides namespace lace::arch itself). Fragment layouts
+// LACE_ARCH_HOST and provides the primitives above the "shared" line itself,
+// lace_emu_device.cuh). The functions below that line are built on CUDA
+// builtins the emulator also provides and serve both. Fragment layouts
 // below follow the PTX ISA ("Matrix Fragments for mma.m16n8k16",
 // "ldmatrix"). Notation: lane = threadIdx.x % 32, g = lane / 4 (the group),
 // t = lane % 4 (the thread in the group); a .b32 register holds two 16-bit
@@ -26,6 +28,12 @@ namespace arch {
 /// generic pointers cost NVRTC about 70 registers more at head dim 128).
 __device__ __forceinline__ unsigned smem_addr(const void *ptr) {
   return static_cast<unsigned>(__cvta_generic_to_shared(ptr));
+}
+
+/// The CTA's dynamic shared memory (the launch's sharedMemBytes).
+__device__ __forceinline__ unsigned char *dynamic_smem() {
+  extern __shared__ __align__(128) unsigned char lace_dynamic_smem[];
+  return lace_dynamic_smem;
 }
 
 // ---- Asynchronous copies (sm_80+) ------------------------------------------
@@ -136,6 +144,24 @@ __device__ __forceinline__ unsigned pack2<__nv_bfloat16>(float lo, float hi) {
   return *reinterpret_cast<const unsigned *>(&v);
 }
 
+/// 2^x with the hardware approximation (ex2.approx.ftz.f32: about 2 ulp,
+/// exp2(-inf) = +0), the fast path of the online softmax.
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+} // namespace arch
+} // namespace lace
+
+#endif // LACE_ARCH_HOST
+
+// ---- Shared by the device and the emulator ----------------------------------
+
+namespace lace {
+namespace arch {
+
 // ---- Warp reductions and math
 // ------------------------------------------------
 
@@ -154,14 +180,6 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x;
 }
 
-/// 2^x with the hardware approximation (ex2.approx.ftz.f32: about 2 ulp,
-/// exp2(-inf) = +0), the fast path of the online softmax.
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
 /// Records a malformed layout table: ORs `code` into *status (if given).
 __device__ __forceinline__ void report_error(int *status, int code) {
   if (status != nullptr)
@@ -170,5 +188,3 @@ __device__ __forceinline__ void report_error(int *status, int code) {
 
 } // namespace arch
 } // namespace lace
-
-#endif // LACE_ARCH_HOST

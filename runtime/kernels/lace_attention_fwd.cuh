@@ -535,9 +535,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
 /// dynamic shared memory.
 template <class Traits, class Pattern>
 __device__ __forceinline__ void attention_fwd_grid(const LaceFwdParams &p) {
-  extern __shared__ __align__(128) unsigned char lace_smem[];
   attention_fwd_item<Traits, Pattern>(p, blockIdx.z, blockIdx.y, blockIdx.x,
-                                      lace_smem);
+                                      arch::dynamic_smem());
 }
 
 } // namespace lace
