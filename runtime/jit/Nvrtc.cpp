@@ -1,6 +1,7 @@
 //===- Nvrtc.cpp - NVRTC loaded at run time -------------------------------===//
 
 #include "lace/Runtime/Nvrtc.h"
+#include "lace/Runtime/SourceDump.h"
 
 #include <algorithm>
 #include <chrono>
@@ -92,38 +93,6 @@ std::uint64_t fnv1a(std::string_view text) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-bool writeFile(const std::string &path, std::string_view data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  return static_cast<bool>(f);
-}
-
-/// Writes the source where a human can find it: $LACE_DUMP_DIR/<stem>.cu, or
-/// a fresh temporary file. Returns the path, or a note saying why not.
-std::string dumpSource(std::string_view source, const std::string &stem) {
-  if (const char *dir = std::getenv("LACE_DUMP_DIR"); dir && *dir) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    std::string path = (std::filesystem::path(dir) / (stem + ".cu")).string();
-    if (writeFile(path, source))
-      return path;
-    return "(could not write " + path + ")";
-  }
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / ("lace-" + stem + "-XXXXXX.cu"))
-          .string();
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  int fd = mkstemps(buf.data(), 3);
-  if (fd < 0)
-    return "(could not create a temporary file)";
-  close(fd);
-  std::string path(buf.data());
-  if (!writeFile(path, source))
-    return "(could not write " + path + ")";
-  return path;
 }
 
 int numberBefore(std::string_view text, std::size_t pos) {
@@ -323,7 +292,7 @@ Nvrtc::compile(std::string_view source, std::string_view name,
     out.log.resize(out.log.find_last_not_of('\0') + 1);
   }
   if (rc != 0) {
-    const std::string path = dumpSource(source, stem);
+    const std::string path = dumpSource(source, stem, ".cu");
     return Error("nvrtc: compiling " + std::string(name) + " for " +
                      std::string(arch) + " failed (" +
                      api_->getErrorString(rc) + "); source: " + path,
@@ -344,12 +313,11 @@ Nvrtc::compile(std::string_view source, std::string_view name,
   api_->getCUBIN(program, out.cubin.data());
   out.ptxasInfo = parsePtxasInfo(out.log, name);
 
-  if (const char *dir = std::getenv("LACE_DUMP_DIR"); dir && *dir) {
-    dumpSource(source, stem);
-    const std::filesystem::path base = std::filesystem::path(dir) / stem;
-    writeFile(base.string() + ".ptx", out.ptx);
-    writeFile(base.string() + ".log",
-              "options: " + joinOptions(out.options) + "\n" + out.log);
+  if (!dumpDirectory().empty()) {
+    dumpSource(source, stem, ".cu");
+    dumpSource(out.ptx, stem, ".ptx");
+    dumpSource("options: " + joinOptions(out.options) + "\n" + out.log, stem,
+               ".log");
   }
   return out;
 }

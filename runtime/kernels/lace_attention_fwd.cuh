@@ -524,7 +524,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         *reinterpret_cast<unsigned *>(o_row + dt * 8 + 2 * (lane % 4)) =
             arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
                            acc_o[mt][dt][2 * half_row + 1] * inv);
-      if (lane % 4 == 0)
+      if (p.lse != nullptr && lane % 4 == 0)
         p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] =
             dead ? neg_inf : (row_max[mt][half_row] + __log2f(sum)) * kLn2;
     }

@@ -15,6 +15,8 @@
 #include "lace/Runtime/Nvrtc.h"
 #include "lace/Transforms/LacePasses.h"
 
+#include "../support/LibraryPatterns.h"
+
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -32,53 +34,11 @@ namespace fe = lace::frontend;
 
 namespace {
 
-struct LibraryPattern {
-  std::string file, name;
-};
-
-void PrintTo(const LibraryPattern &pattern, std::ostream *os) {
-  *os << pattern.name;
-}
+using lace::testing::LibraryPattern;
+using lace::testing::smallParams;
 
 std::vector<LibraryPattern> libraryPatterns() {
-  std::vector<LibraryPattern> patterns;
-  std::vector<std::string> files;
-  for (const auto &entry : std::filesystem::directory_iterator(
-           std::string(LACE_SOURCE_DIR) + "/patterns"))
-    if (entry.path().extension() == ".lace")
-      files.push_back(entry.path().string());
-  std::sort(files.begin(), files.end());
-  for (const std::string &file : files) {
-    fe::DiskFileProvider disk;
-    fe::SourceManager sources(disk);
-    fe::DiagnosticEngine diags(sources);
-    fe::Program program = fe::loadProgram(sources, file, diags);
-    for (const fe::Pattern *pattern : program.patternsIn(program.mainFile))
-      // Segment masks need run-time id tables the kernel does not take yet.
-      if (!fe::usesSegments(*pattern))
-        patterns.push_back({file, pattern->name});
-  }
-  return patterns;
-}
-
-/// Small parameter values so that every pattern varies over a 96-token
-/// problem (the defaults are sized for real sequences).
-std::vector<fe::ParamOverride> smallParams(const fe::Pattern &pattern) {
-  std::vector<fe::ParamOverride> params;
-  for (const fe::Param &param : pattern.params) {
-    if (param.type != fe::ParamType::Int)
-      continue;
-    std::string value = "9";
-    if (param.name.find("dilation") != std::string::npos)
-      value = "3";
-    else if (param.name == "summary" || param.name == "globals" ||
-             param.name == "random_blocks")
-      value = "2";
-    else if (param.name == "block")
-      value = "8";
-    params.push_back({param.name, value});
-  }
-  return params;
+  return lace::testing::libraryPatterns(/*withSegments=*/false);
 }
 
 struct Generated {

@@ -1,0 +1,296 @@
+//===- Compiler.cpp - From a .lace pattern to a KernelPlan ----------------===//
+#include "lace/Compiler.h"
+
+#include "lace/Codegen/PatternToCpp.h"
+#include "lace/Dialect/LaceOps.h"
+#include "lace/Frontend/Diagnostics.h"
+#include "lace/Frontend/Interpreter.h"
+#include "lace/Frontend/Program.h"
+#include "lace/Layout/BlockLayout.h"
+#include "lace/Lowering/LowerToLace.h"
+#include "lace/Transforms/LacePasses.h"
+#include "lace/Transforms/LayoutTables.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace lace {
+
+namespace fe = frontend;
+
+struct Compiler::State {
+  fe::DiskFileProvider disk;
+  fe::MemoryFileProvider memory;
+  std::unique_ptr<fe::SourceManager> sources;
+  fe::Program program;
+};
+
+Compiler::Compiler(std::unique_ptr<State> state) : state_(std::move(state)) {
+  std::vector<std::string> names = patterns();
+  if (!names.empty())
+    selected_ = names.front();
+}
+
+Compiler::~Compiler() = default;
+
+namespace {
+
+Expected<std::unique_ptr<Compiler>>
+loaded(std::unique_ptr<Compiler> compiler, const fe::DiagnosticEngine &diags,
+       const fe::Program &program, const std::string &path) {
+  if (!program.ok || diags.hasErrors())
+    return Error("cannot load " + path, diags.renderAll());
+  if (compiler->patterns().empty())
+    return Error(path + " defines no pattern");
+  return compiler;
+}
+
+} // namespace
+
+Expected<std::unique_ptr<Compiler>> Compiler::fromFile(const std::string &path) {
+  auto state = std::make_unique<State>();
+  state->sources = std::make_unique<fe::SourceManager>(state->disk);
+  fe::DiagnosticEngine diags(*state->sources);
+  state->program = fe::loadProgram(*state->sources, path, diags);
+  const fe::Program &program = state->program;
+  return loaded(std::unique_ptr<Compiler>(new Compiler(std::move(state))),
+                diags, program, path);
+}
+
+Expected<std::unique_ptr<Compiler>>
+Compiler::fromSource(const std::string &name, std::string text) {
+  auto state = std::make_unique<State>();
+  state->memory.add(name, std::move(text));
+  state->sources = std::make_unique<fe::SourceManager>(state->memory);
+  fe::DiagnosticEngine diags(*state->sources);
+  state->program = fe::loadProgram(*state->sources, name, diags);
+  const fe::Program &program = state->program;
+  return loaded(std::unique_ptr<Compiler>(new Compiler(std::move(state))),
+                diags, program, name);
+}
+
+std::vector<std::string> Compiler::patterns() const {
+  std::vector<std::string> names;
+  for (const fe::Pattern *pattern :
+       state_->program.patternsIn(state_->program.mainFile))
+    names.push_back(pattern->name);
+  return names;
+}
+
+std::optional<Error> Compiler::select(const std::string &pattern) {
+  for (const std::string &name : patterns())
+    if (name == pattern) {
+      selected_ = pattern;
+      params_.clear();
+      return std::nullopt;
+    }
+  std::string known;
+  for (const std::string &name : patterns())
+    known += (known.empty() ? "" : ", ") + name;
+  return Error("no pattern named '" + pattern + "' (the file defines " +
+               known + ")");
+}
+
+void Compiler::setParam(const std::string &name, const std::string &value) {
+  for (auto &param : params_)
+    if (param.first == name) {
+      param.second = value;
+      return;
+    }
+  params_.emplace_back(name, value);
+}
+
+namespace {
+
+/// Collects MLIR diagnostics as "file:line:col: error: message" lines.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext &context)
+      : handler_(&context, [this](mlir::Diagnostic &diag) {
+          std::string location;
+          if (auto at = mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+            location = at.getFilename().str() + ":" +
+                       std::to_string(at.getLine()) + ":" +
+                       std::to_string(at.getColumn()) + ": ";
+          const bool error =
+              diag.getSeverity() == mlir::DiagnosticSeverity::Error;
+          text_ += location + (error ? "error: " : "note: ") + diag.str() + "\n";
+          return mlir::success();
+        }) {
+    context.printOpOnDiagnostic(false);
+  }
+  const std::string &text() const { return text_; }
+
+private:
+  std::string text_;
+  mlir::ScopedDiagnosticHandler handler_;
+};
+
+/// The distinct head layouts the pipeline left in the module, in the table
+/// form that is smaller over all of them.
+LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads) {
+  LayoutTables tables;
+  tables.headToLayout.assign(static_cast<std::size_t>(heads), -1);
+  std::vector<layout::BlockLayout> layouts;
+  for (LayoutOp op : module.getOps<LayoutOp>()) {
+    for (std::int64_t h : op.getHeads())
+      if (h >= 0 && h < heads)
+        tables.headToLayout[static_cast<std::size_t>(h)] =
+            static_cast<std::int32_t>(layouts.size());
+    layouts.push_back(decodeLayout(op));
+  }
+  if (layouts.empty())
+    return tables;
+  tables.numLayouts = static_cast<std::int32_t>(layouts.size());
+  tables.numQTiles = static_cast<std::int32_t>(layouts.front().numRows);
+  tables.numKTiles = static_cast<std::int32_t>(layouts.front().numCols);
+  std::size_t runBytes = 0, bsrBytes = 0;
+  std::vector<layout::BSR> bsrs;
+  for (const layout::BlockLayout &l : layouts) {
+    runBytes += l.rowOffsets.size() * 4 + l.runs.size() * 12;
+    bsrs.push_back(l.toBSR());
+    bsrBytes += bsrs.back().rowPtr.size() * 4 + bsrs.back().colIdx.size() * 5;
+  }
+  if (runBytes <= bsrBytes) {
+    tables.form = LayoutTables::Form::Runs;
+    for (const layout::BlockLayout &l : layouts) {
+      const std::int32_t base = static_cast<std::int32_t>(tables.runs.size() / 3);
+      for (std::int32_t offset : l.rowOffsets)
+        tables.rowOffsets.push_back(base + offset);
+      for (const layout::Run &run : l.runs)
+        tables.runs.insert(tables.runs.end(),
+                           {run.begin, run.end, static_cast<std::int32_t>(run.kind)});
+    }
+  } else {
+    tables.form = LayoutTables::Form::BSR;
+    for (const layout::BSR &b : bsrs) {
+      const std::int32_t base = static_cast<std::int32_t>(tables.bsrColIdx.size());
+      for (std::int32_t offset : b.rowPtr)
+        tables.bsrRowPtr.push_back(base + offset);
+      tables.bsrColIdx.insert(tables.bsrColIdx.end(), b.colIdx.begin(),
+                              b.colIdx.end());
+      tables.bsrIsFull.insert(tables.bsrIsFull.end(), b.isFull.begin(),
+                              b.isFull.end());
+    }
+  }
+  return tables;
+}
+
+} // namespace
+
+Expected<std::unique_ptr<frontend::Instance>>
+Compiler::instantiate(const ProblemShape &requested) const {
+  const ProblemShape shape = requested.resolved();
+  const fe::Pattern *pattern = state_->program.find(selected_);
+  if (!pattern)
+    return Error("instantiating: no pattern selected");
+  std::vector<fe::ParamOverride> overrides;
+  for (const auto &[name, value] : params_)
+    overrides.push_back({name, value});
+  fe::DiagnosticEngine diags(*state_->sources);
+  std::unique_ptr<fe::Instance> instance = fe::instantiate(
+      *pattern, overrides, {shape.batch, shape.heads, shape.seqQ, shape.seqK},
+      diags);
+  if (!instance)
+    return Error("instantiating " + selected_ + " failed", diags.renderAll());
+  return instance;
+}
+
+Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
+                                    const PlanOptions &options) const {
+  const ProblemShape shape = requested.resolved();
+  if (std::string why = shape.validate(); !why.empty())
+    return Error("planning " + selected_ + ": " + why);
+  const fe::Pattern *pattern = state_->program.find(selected_);
+  if (!pattern)
+    return Error("planning: no pattern selected");
+
+  std::vector<fe::ParamOverride> overrides;
+  for (const auto &[name, value] : params_)
+    overrides.push_back({name, value});
+  {
+    fe::DiagnosticEngine diags(*state_->sources);
+    if (!fe::bindParams(*pattern, overrides, diags) || diags.hasErrors())
+      return Error("planning " + selected_ + ": bad parameters",
+                   diags.renderAll());
+  }
+  if (fe::usesSegments(*pattern))
+    return Error("planning " + selected_ +
+                 ": segment (packed document) masks need run-time segment "
+                 "ids, which kernels do not take yet");
+
+  KernelPlan plan;
+  plan.pattern = selected_;
+  plan.shape = shape;
+  plan.spec.dtype = options.dtype;
+  plan.spec.headDim = options.headDim;
+  plan.spec.tiles = options.tiles;
+  const jit::TileConfig tiles = plan.spec.resolvedTiles();
+  if (std::string why = plan.spec.validate(); !why.empty())
+    return Error("planning " + selected_ + ": " + why);
+
+  mlir::MLIRContext context;
+  DiagnosticCollector collector(context);
+  const fe::Pattern *selected[] = {pattern};
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      lowerToLace(context, *state_->sources, selected, overrides);
+  if (!module)
+    return Error("planning " + selected_ + ": lowering failed",
+                 collector.text());
+
+  // The kernel's functions: one pattern for every head (`h` symbolic).
+  mlir::OwningOpRef<mlir::ModuleOp> kernelModule = module->clone();
+  {
+    mlir::PassManager pm(&context);
+    LaceSpecializeOptions specialize;
+    specialize.patternName = selected_;
+    specialize.batch = shape.batch;
+    specialize.heads = shape.heads;
+    specialize.kvHeads = shape.kvHeads;
+    specialize.seqQ = shape.seqQ;
+    specialize.seqK = shape.seqK;
+    specialize.blockM = tiles.blockM;
+    specialize.blockN = tiles.blockN;
+    specialize.perHead = false;
+    pm.addPass(createLaceSpecialize(specialize));
+    if (mlir::failed(pm.run(*kernelModule)))
+      return Error("planning " + selected_ + ": specialisation failed",
+                   collector.text());
+    mlir::FailureOr<PatternFunctions> functions =
+        emitPatternFunctions(*kernelModule);
+    if (mlir::failed(functions))
+      return Error("planning " + selected_ + ": kernel generation failed",
+                   collector.text());
+    plan.spec.helpers = functions->helpers;
+    plan.spec.liveBody = functions->liveBody;
+    plan.spec.scoreBody = functions->scoreBody;
+    llvm::raw_string_ostream os(plan.kernelIr);
+    kernelModule->print(os);
+  }
+
+  // The block layouts of every head.
+  PipelineOptions pipeline;
+  pipeline.pattern = selected_;
+  pipeline.batch = shape.batch;
+  pipeline.heads = shape.heads;
+  pipeline.kvHeads = shape.kvHeads;
+  pipeline.seqQ = shape.seqQ;
+  pipeline.seqK = shape.seqK;
+  pipeline.blockM = tiles.blockM;
+  pipeline.blockN = tiles.blockN;
+  {
+    mlir::PassManager pm(&context);
+    buildLayoutPipeline(pm, pipeline);
+    if (mlir::failed(pm.run(*module)))
+      return Error("planning " + selected_ + ": the layout pipeline failed",
+                   collector.text());
+  }
+  plan.layout = tablesFrom(*module, shape.heads);
+  if (std::string why = plan.validate(); !why.empty())
+    return Error("planning " + selected_ + ": inconsistent plan: " + why);
+  return plan;
+}
+
+} // namespace lace

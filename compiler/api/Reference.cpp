@@ -1,0 +1,167 @@
+//===- Reference.cpp - Dense float64 attention on the interpreter ---------===//
+#include "lace/Reference.h"
+
+#include "lace/Frontend/Interpreter.h"
+
+#include "lace_float16.cuh"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+
+namespace lace {
+
+float elementToFloat(DType dtype, std::uint16_t bits) {
+  return dtype == DType::F16 ? f16::halfToFloat(bits)
+                             : f16::bfloat16ToFloat(bits);
+}
+
+std::uint16_t floatToElement(DType dtype, float value) {
+  return dtype == DType::F16 ? f16::floatToHalf(value)
+                             : f16::floatToBfloat16(value);
+}
+
+AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
+                             int headDim, std::uint64_t seed) {
+  AttentionInputs in;
+  in.dtype = dtype;
+  in.shape = requested.resolved();
+  in.headDim = headDim;
+  const ProblemShape &s = in.shape;
+  std::mt19937_64 rng(seed);
+  // Integers scaled: std::uniform_real_distribution is not the same on
+  // every standard library; this is.
+  auto fill = [&](std::vector<std::uint16_t> &t, std::int64_t n) {
+    t.resize(static_cast<std::size_t>(n));
+    for (std::uint16_t &x : t)
+      x = floatToElement(
+          dtype, static_cast<float>(static_cast<double>(rng() >> 11) *
+                                        (4.0 / 9007199254740992.0) -
+                                    2.0));
+  };
+  fill(in.q, s.batch * s.seqQ * s.heads * headDim);
+  fill(in.k, s.batch * s.seqK * s.kvHeads * headDim);
+  fill(in.v, s.batch * s.seqK * s.kvHeads * headDim);
+  return in;
+}
+
+ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
+                                    const AttentionInputs &in, float scale) {
+  const ProblemShape &s = in.shape;
+  const std::int64_t d = in.headDim;
+  const double softmaxScale =
+      scale != 0.f ? scale : 1.0 / std::sqrt(static_cast<double>(d));
+  ReferenceOutputs out;
+  out.o.assign(static_cast<std::size_t>(s.batch * s.seqQ * s.heads * d), 0.0);
+  out.lse.assign(static_cast<std::size_t>(s.batch * s.heads * s.seqQ), 0.0);
+  auto widen = [&](const std::vector<std::uint16_t> &t) {
+    std::vector<double> w(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i)
+      w[i] = elementToFloat(in.dtype, t[i]);
+    return w;
+  };
+  const std::vector<double> q = widen(in.q), k = widen(in.k), v = widen(in.v);
+  std::vector<double> logits(static_cast<std::size_t>(s.seqK));
+  std::vector<char> live(static_cast<std::size_t>(s.seqK));
+  const std::int64_t group = s.heads / s.kvHeads;
+  for (std::int64_t b = 0; b < s.batch; ++b)
+    for (std::int64_t h = 0; h < s.heads; ++h) {
+      const std::int64_t kvh = h / group;
+      for (std::int64_t i = 0; i < s.seqQ; ++i) {
+        const double *qi = &q[static_cast<std::size_t>(
+            ((b * s.seqQ + i) * s.heads + h) * d)];
+        double maxLogit = -std::numeric_limits<double>::infinity();
+        for (std::int64_t j = 0; j < s.seqK; ++j) {
+          live[j] = pattern.mask(b, h, i, j);
+          if (!live[j])
+            continue;
+          const double *kj = &k[static_cast<std::size_t>(
+              ((b * s.seqK + j) * s.kvHeads + kvh) * d)];
+          double dot = 0;
+          for (std::int64_t x = 0; x < d; ++x)
+            dot += qi[x] * kj[x];
+          double logit = dot * softmaxScale;
+          if (pattern.hasScore())
+            logit = pattern.score(static_cast<float>(logit), b, h, i, j);
+          logits[j] = logit;
+          maxLogit = std::max(maxLogit, logit);
+        }
+        double *oi = &out.o[static_cast<std::size_t>(
+            ((b * s.seqQ + i) * s.heads + h) * d)];
+        double &lse = out.lse[static_cast<std::size_t>((b * s.heads + h) * s.seqQ + i)];
+        if (maxLogit == -std::numeric_limits<double>::infinity()) {
+          lse = -std::numeric_limits<double>::infinity();
+          continue;
+        }
+        double sum = 0;
+        for (std::int64_t j = 0; j < s.seqK; ++j) {
+          if (!live[j])
+            continue;
+          const double p = std::exp(logits[j] - maxLogit);
+          sum += p;
+          const double *vj = &v[static_cast<std::size_t>(
+              ((b * s.seqK + j) * s.kvHeads + kvh) * d)];
+          for (std::int64_t x = 0; x < d; ++x)
+            oi[x] += p * vj[x];
+        }
+        for (std::int64_t x = 0; x < d; ++x)
+          oi[x] /= sum;
+        lse = maxLogit + std::log(sum);
+      }
+    }
+  return out;
+}
+
+Agreement compareWithReference(const ReferenceOutputs &ref,
+                               const AttentionInputs &in,
+                               const std::vector<std::uint16_t> &o,
+                               const std::vector<float> &lse,
+                               double tolerance) {
+  Agreement a;
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < ref.o.size(); ++i) {
+    const double got = elementToFloat(in.dtype, o[i]);
+    if (!std::isfinite(got)) {
+      a.nonFinite++;
+      continue;
+    }
+    diff += (got - ref.o[i]) * (got - ref.o[i]);
+    norm += ref.o[i] * ref.o[i];
+  }
+  a.outError = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+  double lseDiff = 0, lseNorm = 0;
+  for (std::size_t i = 0; i < ref.lse.size(); ++i) {
+    const double want = ref.lse[i], got = lse[i];
+    if (std::isnan(got)) {
+      a.nonFinite++;
+      continue;
+    }
+    const bool wantDead = std::isinf(want), gotDead = std::isinf(got) && got < 0;
+    if (wantDead != gotDead) {
+      a.deadRowErrors++;
+      continue;
+    }
+    if (!wantDead) {
+      lseDiff += (got - want) * (got - want);
+      lseNorm += want * want;
+    }
+  }
+  a.lseError = lseNorm > 0 ? std::sqrt(lseDiff / lseNorm) : std::sqrt(lseDiff);
+  std::ostringstream why;
+  if (a.nonFinite)
+    why << a.nonFinite << " NaN/inf or unwritten outputs; ";
+  if (a.deadRowErrors)
+    why << a.deadRowErrors
+        << " rows disagree on having no live key (LSE -inf); ";
+  if (!(a.outError < tolerance))
+    why << "output error " << a.outError << " >= " << tolerance << "; ";
+  if (!(a.lseError < tolerance))
+    why << "LSE error " << a.lseError << " >= " << tolerance << "; ";
+  a.failure = why.str();
+  if (!a.failure.empty())
+    a.failure.resize(a.failure.size() - 2);
+  return a;
+}
+
+} // namespace lace

@@ -1,0 +1,73 @@
+//===- Compiler.h - From a .lace pattern to a KernelPlan ------------------===//
+//
+//   auto compiler = lace::Compiler::fromFile("patterns/longformer.lace");
+//   (*compiler)->setParam("window", "256");
+//   auto plan = (*compiler)->plan({.batch = 2, .heads = 16, .seqQ = 8192},
+//                                 {.dtype = lace::DType::BF16, .headDim = 128});
+//
+// plan() runs the whole compiler: lowering, specialisation, block
+// classification and layout (lace-pipeline), and kernel code generation.
+// Errors are values: a bad file or parameter comes back with the rendered
+// file:line:col diagnostics and their carets.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LACE_COMPILER_H
+#define LACE_COMPILER_H
+
+#include "lace/Runtime/Error.h"
+#include "lace/Runtime/KernelPlan.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lace {
+namespace frontend {
+class Instance;
+}
+
+struct PlanOptions {
+  DType dtype = DType::F16;
+  int headDim = 64;
+  /// Zero fields take jit::defaultTiles(headDim).
+  jit::TileConfig tiles;
+};
+
+class Compiler {
+public:
+  /// Loads and checks a .lace file (and its imports).
+  static Expected<std::unique_ptr<Compiler>> fromFile(const std::string &path);
+  /// The same for text held in memory; `name` is the file name diagnostics
+  /// show (imports are resolved on disk relative to the working directory).
+  static Expected<std::unique_ptr<Compiler>>
+  fromSource(const std::string &name, std::string text);
+  ~Compiler();
+
+  /// The patterns the main file defines, in source order.
+  std::vector<std::string> patterns() const;
+  /// Chooses the pattern to plan (default: the file's first).
+  std::optional<Error> select(const std::string &pattern);
+  const std::string &selected() const { return selected_; }
+  /// Sets a parameter of the selected pattern (checked by plan()).
+  void setParam(const std::string &name, const std::string &value);
+
+  Expected<KernelPlan> plan(const ProblemShape &shape,
+                            const PlanOptions &options = {}) const;
+
+  /// The interpreter's instance of the selected pattern with the same
+  /// parameters (the reference's mask and score). Valid while the Compiler
+  /// lives.
+  Expected<std::unique_ptr<frontend::Instance>>
+  instantiate(const ProblemShape &shape) const;
+
+private:
+  struct State;
+  explicit Compiler(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+  std::string selected_;
+  std::vector<std::pair<std::string, std::string>> params_;
+};
+
+} // namespace lace
+
+#endif // LACE_COMPILER_H

@@ -1,0 +1,68 @@
+//===- Reference.h - Dense float64 attention on the interpreter -----------===//
+//
+// The yardstick every kernel is checked against (tests, `lace run`, the GPU
+// check): attention computed densely in float64 from the same 16-bit
+// inputs, masked and scored by the interpreter (the executable definition
+// of a pattern). A row without a live key gives O = 0 and LSE = -inf.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LACE_REFERENCE_H
+#define LACE_REFERENCE_H
+
+#include "lace/Runtime/KernelPlan.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lace {
+namespace frontend {
+class Instance;
+}
+
+/// fp16 / bf16 conversions for the element type of a kernel.
+float elementToFloat(DType dtype, std::uint16_t bits);
+std::uint16_t floatToElement(DType dtype, float value);
+
+/// Contiguous 16-bit q [b, seq_q, h, d], k and v [b, seq_k, kv_h, d].
+struct AttentionInputs {
+  DType dtype = DType::F16;
+  ProblemShape shape; ///< resolved
+  int headDim = 0;
+  std::vector<std::uint16_t> q, k, v;
+};
+
+/// Uniform values in [-2, 2) rounded to the element type, from `seed` (the
+/// same seed gives the same tensors on every machine).
+AttentionInputs randomInputs(const ProblemShape &shape, DType dtype,
+                             int headDim, std::uint64_t seed);
+
+struct ReferenceOutputs {
+  std::vector<double> o;   ///< [b, seq_q, h, d]
+  std::vector<double> lse; ///< [b, h, seq_q], natural log
+};
+
+/// `scale` 0 means 1/sqrt(head_dim), as in Kernel::forward.
+ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
+                                    const AttentionInputs &inputs,
+                                    float scale = 0.f);
+
+/// How far a kernel's outputs are from the reference.
+struct Agreement {
+  double outError = 0; ///< ||o - ref|| / ||ref|| (Frobenius)
+  double lseError = 0; ///< the same over rows with a live key
+  std::int64_t nonFinite = 0;     ///< NaN/inf in O, NaN in LSE (unwritten too)
+  std::int64_t deadRowErrors = 0; ///< LSE -inf where the reference is not, or back
+  /// Empty when every check holds under `tolerance`, else what failed.
+  std::string failure;
+};
+
+Agreement compareWithReference(const ReferenceOutputs &reference,
+                               const AttentionInputs &inputs,
+                               const std::vector<std::uint16_t> &o,
+                               const std::vector<float> &lse,
+                               double tolerance);
+
+} // namespace lace
+
+#endif // LACE_REFERENCE_H

@@ -1,0 +1,202 @@
+//===- CudaRuntime.cpp - The CUDA backend: NVRTC, the driver, uploads -----===//
+#include "Backends.h"
+#include "LaunchParams.h"
+
+#include "lace/Runtime/Driver.h"
+#include "lace/Runtime/Nvrtc.h"
+
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+namespace lace::api {
+
+namespace {
+
+/// A loaded module and its kernel function, shared by every Kernel of the
+/// same cache key.
+struct LoadedModule {
+  cuda::Module module;
+  cuda::Function function;
+};
+
+/// The layout tables in device memory: uploaded once per loaded kernel.
+struct DeviceTables {
+  std::vector<cuda::DeviceBuffer> buffers;
+  TablePointers pointers;
+};
+
+template <class T>
+Expected<const T *> upload(const cuda::Context &context,
+                           const std::vector<T> &values,
+                           std::vector<cuda::DeviceBuffer> &keep) {
+  if (values.empty())
+    return static_cast<const T *>(nullptr);
+  const std::size_t bytes = values.size() * sizeof(T);
+  Expected<cuda::DeviceBuffer> buffer = cuda::DeviceBuffer::allocate(context, bytes);
+  if (!buffer)
+    return std::move(buffer).error();
+  if (auto error = buffer->upload(values.data(), bytes))
+    return std::move(*error);
+  const T *pointer = static_cast<const T *>(buffer->get());
+  keep.push_back(std::move(*buffer));
+  return pointer;
+}
+
+class CudaKernel final : public Kernel {
+public:
+  CudaKernel(KernelPlan plan, bool fromCache, double compileSeconds,
+             const cuda::Context &context,
+             std::shared_ptr<const LoadedModule> module, DeviceTables tables)
+      : Kernel(std::move(plan), fromCache, compileSeconds), context_(context), module_(std::move(module)),
+        tables_(std::move(tables)) {}
+
+  std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
+                               const TensorRef &v, const TensorRef &o,
+                               float *lse, void *stream,
+                               float scale) const override {
+    if (auto error = checkArguments(q, k, v, o))
+      return error;
+    if (auto error = context_.setCurrent())
+      return error;
+    LaceFwdParams params =
+        makeParams(plan_, tables_.pointers, q, k, v, o, lse, scale);
+    const LaunchShape shape = launchShape(plan_);
+    void *args[] = {&params};
+    if (auto error = cuda::launch(
+            module_->function, {shape.grid[0], shape.grid[1], shape.grid[2]},
+            {shape.threads, 1, 1}, shape.sharedBytes,
+            static_cast<cuda::CUstream>(stream), args))
+      return error->withContext("forward (" + plan_.pattern + ")");
+    return std::nullopt;
+  }
+
+private:
+  const cuda::Context &context_;
+  std::shared_ptr<const LoadedModule> module_;
+  DeviceTables tables_;
+};
+
+class CudaRuntime final : public Runtime {
+public:
+  CudaRuntime(std::unique_ptr<KernelCache> cache, cuda::Device device,
+              cuda::Context context, const jit::Nvrtc *nvrtc, std::string arch)
+      : device_(std::move(device)), context_(std::move(context)),
+        nvrtc_(nvrtc), arch_(std::move(arch)) {
+    cache_ = std::move(cache);
+  }
+
+  Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) override {
+    if (std::string why = plan.validate(); !why.empty())
+      return Error("loading " + plan.pattern + ": invalid plan: " + why);
+    if (plan.spec.sharedBytes() > device_.maxSharedOptin())
+      return Error("loading " + plan.pattern + ": the kernel needs " +
+                   std::to_string(plan.spec.sharedBytes()) +
+                   " bytes of shared memory, " + device_.name() + " has " +
+                   std::to_string(device_.maxSharedOptin()));
+    const std::string source = jit::KernelSource::generate(plan.spec);
+    const auto [major, minor] = nvrtc_->version();
+    const std::string identity =
+        "nvrtc " + std::to_string(major) + "." + std::to_string(minor);
+    const CacheKey key = kernelKey(plan, source, identity, arch_);
+    bool compiled = false;
+    double seconds = 0;
+    auto entry = cache_->getOrCompile(key, [&]() -> Expected<Payload> {
+      compiled = true;
+      Expected<jit::CompiledKernel> kernel =
+          nvrtc_->compile(source, plan.spec.name, arch_);
+      if (!kernel)
+        return std::move(kernel).error();
+      seconds = kernel->seconds;
+      return Payload{std::vector<char>(kernel->cubin.begin(), kernel->cubin.end()),
+                     "cubin", plan.pattern};
+    });
+    if (!entry)
+      return std::move(entry).error().withContext("loading " + plan.pattern);
+    auto module = loaded(key, **entry, plan);
+    if (!module)
+      return std::move(module).error().withContext("loading " + plan.pattern);
+
+    DeviceTables tables;
+    const LayoutTables &l = plan.layout;
+    auto h2l = upload(context_, l.headToLayout, tables.buffers);
+    auto offsets = upload(context_, l.rowOffsets, tables.buffers);
+    auto runs = upload(context_, l.runs, tables.buffers);
+    auto rowPtr = upload(context_, l.bsrRowPtr, tables.buffers);
+    auto colIdx = upload(context_, l.bsrColIdx, tables.buffers);
+    auto isFull = upload(context_, l.bsrIsFull, tables.buffers);
+    for (const Error *error :
+         {h2l ? nullptr : &h2l.error(), offsets ? nullptr : &offsets.error(),
+          runs ? nullptr : &runs.error(), rowPtr ? nullptr : &rowPtr.error(),
+          colIdx ? nullptr : &colIdx.error(),
+          isFull ? nullptr : &isFull.error()})
+      if (error)
+        return Error(*error).withContext("uploading the layout of " +
+                                         plan.pattern);
+    tables.pointers = {*h2l, *offsets, *runs, *rowPtr,
+                       *colIdx, *isFull, nullptr};
+    auto kernel = std::make_shared<CudaKernel>(plan, !compiled, seconds, context_,
+                                               std::move(*module),
+                                               std::move(tables));
+    return std::shared_ptr<const Kernel>(std::move(kernel));
+  }
+
+  Backend backend() const override { return Backend::Cuda; }
+  std::string target() const override { return arch_; }
+  std::string describe() const override {
+    return device_.name() + " (" + arch_ + ", " +
+           std::to_string(device_.smCount()) + " SMs)";
+  }
+
+private:
+  Expected<std::shared_ptr<const LoadedModule>>
+  loaded(const CacheKey &key, const CacheEntry &entry, const KernelPlan &plan) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_ptr<const LoadedModule> &slot = modules_[key.hex()];
+    if (slot)
+      return slot;
+    if (auto error = context_.setCurrent())
+      return std::move(*error);
+    Expected<cuda::Module> module = cuda::Module::load(
+        context_, std::string_view(entry.bytes.data(), entry.bytes.size()));
+    if (!module)
+      return std::move(module).error();
+    Expected<cuda::Function> function = module->function(plan.spec.name);
+    if (!function)
+      return std::move(function).error();
+    if (auto error = function->setMaxDynamicSharedBytes(plan.spec.sharedBytes()))
+      return std::move(*error);
+    slot = std::make_shared<const LoadedModule>(
+        LoadedModule{std::move(*module), *function});
+    return slot;
+  }
+
+  cuda::Device device_;
+  cuda::Context context_;
+  const jit::Nvrtc *nvrtc_;
+  std::string arch_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const LoadedModule>> modules_;
+};
+
+} // namespace
+
+Expected<std::unique_ptr<Runtime>>
+createCudaRuntime(const RuntimeOptions &options,
+                  std::unique_ptr<KernelCache> cache) {
+  Expected<cuda::Device> device = cuda::Device::open(options.device);
+  if (!device)
+    return std::move(device).error();
+  Expected<cuda::Context> context = cuda::Context::retain(*device);
+  if (!context)
+    return std::move(context).error();
+  Expected<const jit::Nvrtc *> nvrtc = jit::Nvrtc::load();
+  if (!nvrtc)
+    return std::move(nvrtc).error();
+  std::string arch = options.arch.empty() ? device->arch() : options.arch;
+  return std::unique_ptr<Runtime>(std::make_unique<CudaRuntime>(
+      std::move(cache), std::move(*device), std::move(*context), *nvrtc,
+      std::move(arch)));
+}
+
+} // namespace lace::api

@@ -1,0 +1,143 @@
+//===- EmulatorRuntime.cpp - The CPU emulator backend ---------------------===//
+#include "Backends.h"
+#include "LaunchParams.h"
+
+#include "lace/Runtime/EmulatorKernel.h"
+
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+namespace lace::api {
+
+namespace {
+
+std::string hostTarget() {
+#if defined(__x86_64__)
+  return "host-x86_64";
+#elif defined(__aarch64__)
+  return "host-aarch64";
+#else
+  return "host";
+#endif
+}
+
+class EmulatorKernel final : public Kernel {
+public:
+  EmulatorKernel(KernelPlan plan, bool fromCache, double compileSeconds,
+                 std::shared_ptr<emu::KernelObject> object, unsigned workers)
+      : Kernel(std::move(plan), fromCache, compileSeconds), object_(std::move(object)),
+        workers_(workers) {}
+
+  std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
+                               const TensorRef &v, const TensorRef &o,
+                               float *lse, void * /*stream*/,
+                               float scale) const override {
+    if (auto error = checkArguments(q, k, v, o))
+      return error;
+    const LayoutTables &l = plan_.layout;
+    int status = 0;
+    TablePointers tables{l.headToLayout.data(), l.rowOffsets.data(),
+                         l.runs.data(),         l.bsrRowPtr.data(),
+                         l.bsrColIdx.data(),    l.bsrIsFull.data(),
+                         &status};
+    const LaceFwdParams params =
+        makeParams(plan_, tables, q, k, v, o, lse, scale);
+    const LaunchShape shape = launchShape(plan_);
+    emu::LaunchConfig config;
+    config.grid = {shape.grid[0], shape.grid[1], shape.grid[2]};
+    config.block = {shape.threads, 1, 1};
+    config.sharedBytes = shape.sharedBytes;
+    config.workers = workers_;
+    if (auto error = object_->launch(config, &params))
+      return error->withContext("forward (" + plan_.pattern + ")");
+    if (status != 0)
+      return Error("forward (" + plan_.pattern +
+                   "): the kernel found malformed layout tables: " +
+                   describeStatus(status));
+    return std::nullopt;
+  }
+
+private:
+  std::shared_ptr<emu::KernelObject> object_;
+  unsigned workers_;
+};
+
+class EmulatorRuntime final : public Runtime {
+public:
+  EmulatorRuntime(std::unique_ptr<KernelCache> cache, emu::HostCompiler compiler,
+                  unsigned workers)
+      : compiler_(std::move(compiler)), workers_(workers) {
+    cache_ = std::move(cache);
+  }
+
+  Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) override {
+    if (std::string why = plan.validate(); !why.empty())
+      return Error("loading " + plan.pattern + ": invalid plan: " + why);
+    const std::string source = jit::KernelSource::generate(plan.spec);
+    const CacheKey key = kernelKey(plan, source, compiler_.identity(), target());
+    bool compiled = false;
+    double seconds = 0;
+    auto entry = cache_->getOrCompile(key, [&]() -> Expected<Payload> {
+      compiled = true;
+      const auto start = std::chrono::steady_clock::now();
+      Expected<std::vector<char>> object = compiler_.compile(
+          emu::emulatorSource(source, plan.spec.name), "lace_" + plan.pattern);
+      seconds = std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      if (!object)
+        return std::move(object).error();
+      return Payload{std::move(*object), "so", plan.pattern};
+    });
+    if (!entry)
+      return std::move(entry).error().withContext("loading " + plan.pattern);
+    Expected<std::shared_ptr<emu::KernelObject>> object = loaded(key, **entry, plan);
+    if (!object)
+      return std::move(object).error();
+    auto kernel = std::make_shared<EmulatorKernel>(plan, !compiled, seconds,
+                                                   std::move(*object),
+                                                   workers_);
+    return std::shared_ptr<const Kernel>(std::move(kernel));
+  }
+
+  Backend backend() const override { return Backend::Emulator; }
+  std::string target() const override { return hostTarget(); }
+  std::string describe() const override {
+    return "CPU emulator (" + compiler_.identity() + ")";
+  }
+
+private:
+  /// One loaded object per key for the runtime's lifetime.
+  Expected<std::shared_ptr<emu::KernelObject>>
+  loaded(const CacheKey &key, const CacheEntry &entry, const KernelPlan &plan) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_ptr<emu::KernelObject> &slot = objects_[key.hex()];
+    if (!slot) {
+      auto object = emu::KernelObject::load(entry.bytes, "lace_" + plan.pattern);
+      if (!object)
+        return std::move(object).error().withContext("loading " + plan.pattern);
+      slot = std::move(*object);
+    }
+    return slot;
+  }
+
+  emu::HostCompiler compiler_;
+  unsigned workers_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<emu::KernelObject>> objects_;
+};
+
+} // namespace
+
+Expected<std::unique_ptr<Runtime>>
+createEmulatorRuntime(const RuntimeOptions &options,
+                      std::unique_ptr<KernelCache> cache) {
+  Expected<emu::HostCompiler> compiler = emu::HostCompiler::find();
+  if (!compiler)
+    return std::move(compiler).error();
+  return std::unique_ptr<Runtime>(std::make_unique<EmulatorRuntime>(
+      std::move(cache), std::move(*compiler), options.emulatorWorkers));
+}
+
+} // namespace lace::api

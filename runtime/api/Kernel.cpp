@@ -1,0 +1,167 @@
+//===- Kernel.cpp - Argument checks and kernel parameters -----------------===//
+#include "LaunchParams.h"
+
+#include "lace/Runtime/Sha256.h"
+
+#include <cmath>
+#include <cstdint>
+
+namespace lace {
+
+TensorRef TensorRef::contiguous(const void *data, std::int64_t batch,
+                                std::int64_t seq, std::int64_t heads,
+                                std::int64_t headDim) {
+  TensorRef t;
+  t.data = data;
+  t.shape = {batch, seq, heads, headDim};
+  t.strides = {seq * heads * headDim, heads * headDim, headDim, 1};
+  return t;
+}
+
+namespace {
+std::string shapeText(const std::array<std::int64_t, 4> &s) {
+  return "[" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
+         std::to_string(s[2]) + ", " + std::to_string(s[3]) + "]";
+}
+
+std::optional<Error> checkTensor(const char *name, const TensorRef &t,
+                                 const std::array<std::int64_t, 4> &expected) {
+  if (!t.data)
+    return Error(std::string("forward: ") + name + " is null");
+  if (t.shape != expected)
+    return Error(std::string("forward: ") + name + " has shape " +
+                 shapeText(t.shape) + ", the kernel was planned for " +
+                 shapeText(expected) + " ([batch, seq, heads, head_dim])");
+  if (t.strides[3] != 1)
+    return Error(std::string("forward: ") + name +
+                 " must be contiguous in head_dim (stride " +
+                 std::to_string(t.strides[3]) + ", expected 1)");
+  for (int d = 0; d < 3; ++d)
+    if (t.strides[d] % 8 != 0 || t.strides[d] < 0)
+      return Error(std::string("forward: ") + name + " stride " +
+                   std::to_string(t.strides[d]) + " of dimension " +
+                   std::to_string(d) +
+                   " is not a non-negative multiple of 8 elements (the "
+                   "kernel copies 16 bytes at a time)");
+  if (reinterpret_cast<std::uintptr_t>(t.data) % 16 != 0)
+    return Error(std::string("forward: ") + name +
+                 " is not 16-byte aligned");
+  return std::nullopt;
+}
+} // namespace
+
+std::optional<Error> Kernel::checkArguments(const TensorRef &q,
+                                            const TensorRef &k,
+                                            const TensorRef &v,
+                                            const TensorRef &o) const {
+  const ProblemShape &s = plan_.shape;
+  const std::int64_t d = plan_.spec.headDim;
+  if (auto error = checkTensor("q", q, {s.batch, s.seqQ, s.heads, d}))
+    return error;
+  if (auto error = checkTensor("k", k, {s.batch, s.seqK, s.kvHeads, d}))
+    return error;
+  if (auto error = checkTensor("v", v, {s.batch, s.seqK, s.kvHeads, d}))
+    return error;
+  if (auto error = checkTensor("o", o, {s.batch, s.seqQ, s.heads, d}))
+    return error;
+  return std::nullopt;
+}
+
+std::string_view backendName(Backend backend) {
+  return backend == Backend::Cuda ? "cuda" : "emulator";
+}
+
+namespace api {
+
+LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
+                         const TensorRef &q, const TensorRef &k,
+                         const TensorRef &v, const TensorRef &o, float *lse,
+                         float scale) {
+  const ProblemShape &s = plan.shape;
+  const LayoutTables &l = plan.layout;
+  LaceFwdParams p{};
+  p.q = q.data;
+  p.k = k.data;
+  p.v = v.data;
+  p.o = const_cast<void *>(o.data);
+  p.lse = lse;
+  p.q_stride_b = q.strides[0];
+  p.q_stride_s = q.strides[1];
+  p.q_stride_h = q.strides[2];
+  p.k_stride_b = k.strides[0];
+  p.k_stride_s = k.strides[1];
+  p.k_stride_h = k.strides[2];
+  p.v_stride_b = v.strides[0];
+  p.v_stride_s = v.strides[1];
+  p.v_stride_h = v.strides[2];
+  p.o_stride_b = o.strides[0];
+  p.o_stride_s = o.strides[1];
+  p.o_stride_h = o.strides[2];
+  p.lse_stride_b = s.heads * s.seqQ;
+  p.lse_stride_h = s.seqQ;
+  p.batch = static_cast<int>(s.batch);
+  p.heads = static_cast<int>(s.heads);
+  p.kv_heads = static_cast<int>(s.kvHeads);
+  p.seq_q = static_cast<int>(s.seqQ);
+  p.seq_k = static_cast<int>(s.seqK);
+  p.softmax_scale =
+      scale != 0.f ? scale
+                   : 1.f / std::sqrt(static_cast<float>(plan.spec.headDim));
+  p.layout_form =
+      l.form == LayoutTables::Form::Runs ? kLayoutRuns : kLayoutBSR;
+  p.num_layouts = l.numLayouts;
+  p.num_q_tiles = l.numQTiles;
+  p.num_k_tiles = l.numKTiles;
+  p.head_to_layout = tables.headToLayout;
+  p.row_offsets = tables.rowOffsets;
+  p.runs = tables.runs;
+  p.num_runs = static_cast<long long>(l.runs.size() / 3);
+  p.bsr_row_ptr = tables.bsrRowPtr;
+  p.bsr_col_idx = tables.bsrColIdx;
+  p.bsr_is_full = tables.bsrIsFull;
+  p.bsr_nnz = static_cast<long long>(l.bsrColIdx.size());
+  p.status = tables.status;
+  return p;
+}
+
+LaunchShape launchShape(const KernelPlan &plan) {
+  return {{static_cast<unsigned>(plan.layout.numQTiles),
+           static_cast<unsigned>(plan.shape.heads),
+           static_cast<unsigned>(plan.shape.batch)},
+          static_cast<unsigned>(plan.spec.threads()),
+          static_cast<unsigned>(plan.spec.sharedBytes())};
+}
+
+CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
+                   const std::string &compilerIdentity,
+                   const std::string &target) {
+  // The IR names the kernel; the source's digest covers the generator
+  // (the same IR through a newer code generator is another kernel).
+  const jit::TileConfig t = plan.spec.resolvedTiles();
+  std::vector<std::string> options = {
+      "dtype=" + std::string(jit::dtypeName(plan.spec.dtype)),
+      "head_dim=" + std::to_string(plan.spec.headDim),
+      "tiles=" + std::to_string(t.blockM) + "x" + std::to_string(t.blockN) +
+          "x" + std::to_string(t.warps) + "x" + std::to_string(t.stages),
+      "name=" + plan.spec.name,
+      "source=" + toHex(Sha256::hash(source))};
+  return CacheKey::forKernel(plan.kernelIr.empty() ? source : plan.kernelIr,
+                             jit::kTemplateVersion, compilerIdentity, target,
+                             std::move(options));
+}
+
+std::string describeStatus(int status) {
+  std::string text;
+  if (status & kStatusBadLayoutIndex)
+    text += "a head names a layout that does not exist; ";
+  if (status & kStatusBadRowOffset)
+    text += "a row offset lies outside the layout table; ";
+  if (status & kStatusBadTile)
+    text += "a run or column lies outside the k-tiles; ";
+  if (!text.empty())
+    text.resize(text.size() - 2);
+  return text;
+}
+
+} // namespace api
+} // namespace lace

@@ -1,0 +1,147 @@
+//===- KernelPlan.cpp - Everything the runtime needs to run one pattern ---===//
+#include "lace/Runtime/KernelPlan.h"
+
+#include "lace_params.cuh"
+
+#include <sstream>
+
+namespace lace {
+
+ProblemShape ProblemShape::resolved() const {
+  ProblemShape out = *this;
+  if (out.kvHeads == 0)
+    out.kvHeads = out.heads;
+  if (out.seqK == 0)
+    out.seqK = out.seqQ;
+  return out;
+}
+
+std::string ProblemShape::validate() const {
+  const ProblemShape s = resolved();
+  constexpr std::int64_t kMax = (1ll << 31) - 1;
+  std::ostringstream why;
+  if (s.batch < 1 || s.batch > 65535)
+    why << "batch " << s.batch << " is not in [1, 65535]; ";
+  if (s.heads < 1 || s.heads > 65535)
+    why << "heads " << s.heads << " is not in [1, 65535]; ";
+  if (s.kvHeads < 1 || s.kvHeads > s.heads || s.heads % s.kvHeads != 0)
+    why << "kv_heads " << s.kvHeads << " does not divide heads " << s.heads
+        << "; ";
+  if (s.seqQ < 1 || s.seqQ > kMax)
+    why << "seq_q " << s.seqQ << " is not in [1, 2^31); ";
+  if (s.seqK < 1 || s.seqK > kMax)
+    why << "seq_k " << s.seqK << " is not in [1, 2^31); ";
+  std::string text = why.str();
+  if (!text.empty())
+    text.resize(text.size() - 2);
+  return text;
+}
+
+std::int64_t LayoutTables::nonEmptyTiles(std::int32_t layout) const {
+  const std::int64_t first = std::int64_t{layout} * (numQTiles + 1);
+  if (form == Form::BSR)
+    return bsrRowPtr[first + numQTiles] - bsrRowPtr[first];
+  std::int64_t tiles = 0;
+  for (std::int32_t r = rowOffsets[first]; r < rowOffsets[first + numQTiles];
+       ++r)
+    tiles += runs[3 * r + 1] - runs[3 * r];
+  return tiles;
+}
+
+std::size_t LayoutTables::bytes() const {
+  return 4 * (headToLayout.size() + rowOffsets.size() + runs.size() +
+              bsrRowPtr.size() + bsrColIdx.size()) +
+         bsrIsFull.size();
+}
+
+std::string LayoutTables::validate(std::int64_t heads) const {
+  std::ostringstream why;
+  if (numLayouts < 1 || numQTiles < 1 || numKTiles < 1)
+    return "the layout has no layouts, rows or columns";
+  if (static_cast<std::int64_t>(headToLayout.size()) != heads)
+    return "head_to_layout has " + std::to_string(headToLayout.size()) +
+           " entries for " + std::to_string(heads) + " heads";
+  for (std::size_t h = 0; h < headToLayout.size(); ++h)
+    if (headToLayout[h] < 0 || headToLayout[h] >= numLayouts)
+      return "head " + std::to_string(h) + " names layout " +
+             std::to_string(headToLayout[h]) + " of " +
+             std::to_string(numLayouts);
+  const std::size_t rows =
+      static_cast<std::size_t>(numLayouts) * (numQTiles + 1);
+  const bool isRuns = form == Form::Runs;
+  const std::vector<std::int32_t> &offsets = isRuns ? rowOffsets : bsrRowPtr;
+  const std::int64_t entries =
+      isRuns ? static_cast<std::int64_t>(runs.size() / 3)
+             : static_cast<std::int64_t>(bsrColIdx.size());
+  if (offsets.size() != rows)
+    return "row offsets have " + std::to_string(offsets.size()) +
+           " entries, expected " + std::to_string(rows);
+  if (isRuns && runs.size() % 3 != 0)
+    return "runs are not {begin, end, kind} triples";
+  if (!isRuns && bsrIsFull.size() != bsrColIdx.size())
+    return "BSR column and kind tables differ in length";
+  for (std::int32_t l = 0; l < numLayouts; ++l)
+    for (std::int32_t r = 0; r < numQTiles; ++r) {
+      const std::size_t slot = static_cast<std::size_t>(l) * (numQTiles + 1) + r;
+      const std::int32_t begin = offsets[slot], end = offsets[slot + 1];
+      if (begin < 0 || begin > end || end > entries)
+        return "layout " + std::to_string(l) + " row " + std::to_string(r) +
+               ": entries [" + std::to_string(begin) + ", " +
+               std::to_string(end) + ") outside the table";
+      std::int32_t previousEnd = 0;
+      for (std::int32_t i = begin; i < end; ++i) {
+        std::int32_t first, last;
+        if (isRuns) {
+          first = runs[3 * i];
+          last = runs[3 * i + 1];
+          if (runs[3 * i + 2] != kTilePartial && runs[3 * i + 2] != kTileFull)
+            return "run " + std::to_string(i) + " has kind " +
+                   std::to_string(runs[3 * i + 2]);
+        } else {
+          first = bsrColIdx[i];
+          last = first + 1;
+        }
+        if (first < previousEnd || first >= last || last > numKTiles)
+          return "layout " + std::to_string(l) + " row " + std::to_string(r) +
+                 ": columns [" + std::to_string(first) + ", " +
+                 std::to_string(last) + ") out of order or outside [0, " +
+                 std::to_string(numKTiles) + ")";
+        previousEnd = last;
+      }
+    }
+  return {};
+}
+
+double KernelPlan::computedFlops() const {
+  const jit::TileConfig t = spec.resolvedTiles();
+  double tiles = 0;
+  for (std::int32_t layout : this->layout.headToLayout)
+    tiles += static_cast<double>(this->layout.nonEmptyTiles(layout));
+  return 4.0 * t.blockM * t.blockN * spec.headDim * tiles *
+         static_cast<double>(shape.batch);
+}
+
+double KernelPlan::denseFlops() const {
+  return 4.0 * static_cast<double>(shape.seqQ) *
+         static_cast<double>(shape.seqK) * spec.headDim *
+         static_cast<double>(shape.heads * shape.batch);
+}
+
+std::string KernelPlan::validate() const {
+  if (std::string why = shape.validate(); !why.empty())
+    return "shape: " + why;
+  if (std::string why = spec.validate(); !why.empty())
+    return "kernel: " + why;
+  const jit::TileConfig t = spec.resolvedTiles();
+  const std::int64_t qTiles = (shape.seqQ + t.blockM - 1) / t.blockM;
+  const std::int64_t kTiles = (shape.seqK + t.blockN - 1) / t.blockN;
+  if (layout.numQTiles != qTiles || layout.numKTiles != kTiles)
+    return "layout: " + std::to_string(layout.numQTiles) + " x " +
+           std::to_string(layout.numKTiles) + " tiles, the shape and tiles " +
+           "need " + std::to_string(qTiles) + " x " + std::to_string(kTiles);
+  if (std::string why = layout.validate(shape.heads); !why.empty())
+    return "layout: " + why;
+  return {};
+}
+
+} // namespace lace

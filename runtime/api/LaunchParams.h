@@ -1,0 +1,48 @@
+//===- LaunchParams.h - LaceFwdParams from a plan and tensors -------------===//
+#ifndef LACE_RUNTIME_API_LAUNCHPARAMS_H
+#define LACE_RUNTIME_API_LAUNCHPARAMS_H
+
+#include "lace/Runtime/KernelPlan.h"
+#include "lace/Runtime/Runtime.h"
+
+#include "lace_params.cuh"
+
+namespace lace::api {
+
+/// Where a backend keeps the layout tables (device or host addresses).
+struct TablePointers {
+  const int *headToLayout = nullptr;
+  const int *rowOffsets = nullptr;
+  const int *runs = nullptr;
+  const int *bsrRowPtr = nullptr;
+  const int *bsrColIdx = nullptr;
+  const unsigned char *bsrIsFull = nullptr;
+  int *status = nullptr;
+};
+
+/// The kernel's parameters; the tensors were checked by
+/// Kernel::checkArguments.
+LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
+                         const TensorRef &q, const TensorRef &k,
+                         const TensorRef &v, const TensorRef &o, float *lse,
+                         float scale);
+
+/// Grid (q-tiles, heads, batch), threads per CTA and dynamic shared memory.
+struct LaunchShape {
+  unsigned grid[3];
+  unsigned threads;
+  unsigned sharedBytes;
+};
+LaunchShape launchShape(const KernelPlan &plan);
+
+/// The cache key of the plan's kernel for a compiler and target.
+CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
+                   const std::string &compilerIdentity,
+                   const std::string &target);
+
+/// The text of a status word the kernel set (kStatus* bits).
+std::string describeStatus(int status);
+
+} // namespace lace::api
+
+#endif // LACE_RUNTIME_API_LAUNCHPARAMS_H

@@ -1,0 +1,86 @@
+//===- KernelPlan.h - Everything the runtime needs to run one pattern -----===//
+//
+// A KernelPlan is the compiler's output for one pattern at one problem
+// shape: the kernel (its spec: dtype, head dim, tiles and the pattern's
+// live/score functions as C++ text), the canonical IR it came from (the
+// cache key), and the block layout of every head in the table form the
+// kernel reads. It is plain data: the runtime needs no compiler to use one,
+// which is what kernel bundles carry to machines without LLVM/MLIR.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LACE_RUNTIME_KERNELPLAN_H
+#define LACE_RUNTIME_KERNELPLAN_H
+
+#include "lace/Runtime/Error.h"
+#include "lace/Runtime/KernelSource.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lace {
+
+using jit::DType;
+
+/// The attention problem: tensors are [batch, seq, heads, head_dim].
+struct ProblemShape {
+  std::int64_t batch = 1;
+  std::int64_t heads = 1;
+  std::int64_t kvHeads = 0; ///< 0: heads (GQA/MQA: a divisor of heads)
+  std::int64_t seqQ = 0;
+  std::int64_t seqK = 0; ///< 0: seqQ
+
+  /// kvHeads and seqK with their defaults filled in.
+  ProblemShape resolved() const;
+  /// Empty when valid, else what is wrong.
+  std::string validate() const;
+  friend bool operator==(const ProblemShape &, const ProblemShape &) = default;
+};
+
+/// The tables of lace_params.cuh: every distinct head layout, in one form.
+struct LayoutTables {
+  enum class Form : int { Runs = 0, BSR = 1 };
+  Form form = Form::Runs;
+  std::int32_t numLayouts = 0;
+  std::int32_t numQTiles = 0;
+  std::int32_t numKTiles = 0;
+  std::vector<std::int32_t> headToLayout; ///< [heads]
+  /// Runs: [numLayouts * (numQTiles + 1)] offsets into runs, runs as
+  /// {begin, end, kind} triples (kind 1 Partial, 2 Full).
+  std::vector<std::int32_t> rowOffsets;
+  std::vector<std::int32_t> runs;
+  /// BSR: [numLayouts * (numQTiles + 1)] row pointers, column indices
+  /// ascending per row, and 1 for Full / 0 for Partial.
+  std::vector<std::int32_t> bsrRowPtr;
+  std::vector<std::int32_t> bsrColIdx;
+  std::vector<std::uint8_t> bsrIsFull;
+
+  /// Non-empty tiles of layout `layout`.
+  std::int64_t nonEmptyTiles(std::int32_t layout) const;
+  /// Every invariant the kernel relies on (it also checks them as it reads
+  /// and reports bad entries through its status word); empty when valid.
+  std::string validate(std::int64_t heads) const;
+  /// Bytes uploaded to the device.
+  std::size_t bytes() const;
+};
+
+struct KernelPlan {
+  std::string pattern;  ///< for people: the pattern's name
+  std::string kernelIr; ///< the specialised IR the kernel was generated from
+  jit::KernelSpec spec;
+  ProblemShape shape; ///< resolved
+  LayoutTables layout;
+
+  /// FLOPs of the computed tiles (4 * block_m * block_n * head_dim each,
+  /// QK^T and PV), over every batch and head.
+  double computedFlops() const;
+  /// The same for dense attention of this shape (every key, every query).
+  double denseFlops() const;
+  /// Empty when the plan is consistent (spec, shape, tables).
+  std::string validate() const;
+};
+
+} // namespace lace
+
+#endif // LACE_RUNTIME_KERNELPLAN_H

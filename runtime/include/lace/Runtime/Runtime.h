@@ -1,0 +1,116 @@
+//===- Runtime.h - Load and launch Lace kernels ---------------------------===//
+//
+//   auto runtime = lace::Runtime::create();          // LACE_DEVICE, cache
+//   auto kernel = (*runtime)->load(plan);            // compile or cache hit
+//   (*kernel)->forward(q, k, v, o, lse, stream);     // any number of times
+//
+// The backend is a CUDA device (the driver loaded with dlopen, kernels
+// compiled by NVRTC) or the CPU emulator (kernels compiled by the host C++
+// compiler); both compile the same generated source and share the kernel
+// cache. Layout tables are uploaded once per loaded kernel and reused.
+// Every failure is an Error that says what was being done.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LACE_RUNTIME_RUNTIME_H
+#define LACE_RUNTIME_RUNTIME_H
+
+#include "lace/Runtime/Error.h"
+#include "lace/Runtime/KernelCache.h"
+#include "lace/Runtime/KernelPlan.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace lace {
+
+enum class Backend { Cuda, Emulator };
+
+/// "cuda" / "emulator".
+std::string_view backendName(Backend backend);
+
+struct RuntimeOptions {
+  /// Unset: $LACE_DEVICE ("cuda", "emulator" or "auto"), else auto: CUDA
+  /// when a device is present, the emulator otherwise.
+  std::optional<Backend> backend;
+  int device = 0; ///< CUDA device ordinal
+  /// CUDA: the arch to compile for ("sm_80"...); empty: the device's.
+  std::string arch;
+  /// Unset: CacheConfig::fromEnvironment().
+  std::optional<CacheConfig> cache;
+  /// Emulator: OS threads running blocks (0: one per core).
+  unsigned emulatorWorkers = 0;
+};
+
+/// A [batch, seq, heads, head_dim] tensor: the data pointer (device memory
+/// for CUDA, host memory for the emulator) and strides in elements. The last
+/// dimension must be contiguous; the pointer 16-byte aligned and the other
+/// strides multiples of 8 (the kernel moves 16 bytes at a time).
+struct TensorRef {
+  const void *data = nullptr;
+  std::array<std::int64_t, 4> shape{};
+  std::array<std::int64_t, 4> strides{};
+
+  /// A contiguous tensor of the given shape.
+  static TensorRef contiguous(const void *data, std::int64_t batch,
+                              std::int64_t seq, std::int64_t heads,
+                              std::int64_t headDim);
+};
+
+class Kernel {
+public:
+  virtual ~Kernel() = default;
+
+  /// O = softmax(scale * Q K^T masked by the pattern) V and, when `lse` is
+  /// not null, the natural-log sum of exponentials per row into the
+  /// contiguous [batch, heads, seq_q] float tensor `lse` (-inf and O = 0
+  /// for a row without a live key). `scale` 0 means 1/sqrt(head_dim).
+  /// `stream`: a CUstream (null: the default stream); ignored by the
+  /// emulator, which returns when the output is written.
+  virtual std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
+                                       const TensorRef &v, const TensorRef &o,
+                                       float *lse, void *stream = nullptr,
+                                       float scale = 0.f) const = 0;
+
+  const KernelPlan &plan() const { return plan_; }
+  /// Whether load() found the compiled kernel in the cache.
+  bool fromCache() const { return fromCache_; }
+  double compileSeconds() const { return compileSeconds_; }
+
+protected:
+  Kernel(KernelPlan plan, bool fromCache, double compileSeconds)
+      : plan_(std::move(plan)), fromCache_(fromCache),
+        compileSeconds_(compileSeconds) {}
+  /// The shape checks forward() does before any launch.
+  std::optional<Error> checkArguments(const TensorRef &q, const TensorRef &k,
+                                      const TensorRef &v, const TensorRef &o) const;
+  KernelPlan plan_;
+  bool fromCache_ = false;
+  double compileSeconds_ = 0;
+};
+
+class Runtime {
+public:
+  static Expected<std::unique_ptr<Runtime>> create(RuntimeOptions options = {});
+  virtual ~Runtime() = default;
+
+  /// Compiles (or finds in the cache) the plan's kernel and uploads its
+  /// layout tables.
+  virtual Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) = 0;
+
+  virtual Backend backend() const = 0;
+  /// "sm_90", "host-x86_64", ...: the cache key's target.
+  virtual std::string target() const = 0;
+  /// A line for people: the device or the emulator and its compiler.
+  virtual std::string describe() const = 0;
+  KernelCache &cache() { return *cache_; }
+
+protected:
+  std::unique_ptr<KernelCache> cache_;
+};
+
+} // namespace lace
+
+#endif // LACE_RUNTIME_RUNTIME_H
