@@ -5,6 +5,7 @@
 #include "lace/Runtime/EmulatorKernel.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
@@ -25,9 +26,11 @@ std::string hostTarget() {
 class EmulatorKernel final : public Kernel {
 public:
   EmulatorKernel(KernelPlan plan, bool fromCache, double compileSeconds,
-                 std::shared_ptr<emu::KernelObject> object, unsigned workers)
-      : Kernel(std::move(plan), fromCache, compileSeconds), object_(std::move(object)),
-        workers_(workers) {}
+                 std::shared_ptr<emu::KernelObject> object, unsigned workers,
+                 unsigned long long shuffleSeed)
+      : Kernel(std::move(plan), fromCache, compileSeconds),
+        object_(std::move(object)), workers_(workers),
+        shuffleSeed_(shuffleSeed) {}
 
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
                                const TensorRef &v, const TensorRef &o,
@@ -49,6 +52,7 @@ public:
     config.block = {shape.threads, 1, 1};
     config.sharedBytes = shape.sharedBytes;
     config.workers = workers_;
+    config.shuffleSeed = shuffleSeed_;
     if (auto error = object_->launch(config, &params))
       return error->withContext("forward (" + plan_.pattern + ")");
     if (status != 0)
@@ -61,13 +65,15 @@ public:
 private:
   std::shared_ptr<emu::KernelObject> object_;
   unsigned workers_;
+  unsigned long long shuffleSeed_;
 };
 
 class EmulatorRuntime final : public Runtime {
 public:
   EmulatorRuntime(std::unique_ptr<KernelCache> cache, emu::HostCompiler compiler,
-                  unsigned workers)
-      : compiler_(std::move(compiler)), workers_(workers) {
+                  unsigned workers, unsigned long long shuffleSeed)
+      : compiler_(std::move(compiler)), workers_(workers),
+        shuffleSeed_(shuffleSeed) {
     cache_ = std::move(cache);
   }
 
@@ -97,7 +103,7 @@ public:
       return std::move(object).error();
     auto kernel = std::make_shared<EmulatorKernel>(plan, !compiled, seconds,
                                                    std::move(*object),
-                                                   workers_);
+                                                   workers_, shuffleSeed_);
     return std::shared_ptr<const Kernel>(std::move(kernel));
   }
 
@@ -124,6 +130,7 @@ private:
 
   emu::HostCompiler compiler_;
   unsigned workers_;
+  unsigned long long shuffleSeed_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<emu::KernelObject>> objects_;
 };
@@ -136,8 +143,15 @@ createEmulatorRuntime(const RuntimeOptions &options,
   Expected<emu::HostCompiler> compiler = emu::HostCompiler::find();
   if (!compiler)
     return std::move(compiler).error();
+  unsigned long long shuffleSeed = 0;
+  if (options.emulatorShuffleSeed) {
+    shuffleSeed = *options.emulatorShuffleSeed;
+  } else if (const char *env = std::getenv("LACE_EMU_SHUFFLE")) {
+    shuffleSeed = std::strtoull(env, nullptr, 10);
+  }
   return std::unique_ptr<Runtime>(std::make_unique<EmulatorRuntime>(
-      std::move(cache), std::move(*compiler), options.emulatorWorkers));
+      std::move(cache), std::move(*compiler), options.emulatorWorkers,
+      shuffleSeed));
 }
 
 } // namespace lace::api

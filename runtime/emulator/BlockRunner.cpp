@@ -1,6 +1,7 @@
 //===- BlockRunner.cpp - One thread block's threads as fibers -------------===//
 #include "BlockRunner.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -44,6 +45,7 @@ BlockRunner::BlockRunner(const LaunchConfig &config) : config_(config) {
   for (unsigned i = 0; i < numThreads_; ++i)
     threads_.push_back(std::make_unique<Thread>(config.stackBytes));
   exchanges_.resize((numThreads_ + 31) / 32);
+  shuffle_.seed(config.shuffleSeed);
   smem_.resize(config.sharedBytes);
 }
 
@@ -92,13 +94,18 @@ std::string BlockRunner::run(Dim3 blockIdx, ThreadMain main,
     t.fiber.reset(&BlockRunner::threadMain, this);
   }
 
+  order_.resize(numThreads_);
+  for (unsigned i = 0; i < numThreads_; ++i)
+    order_[i] = i;
+
   BlockRunner *outer = currentRunner;
   currentRunner = this;
   for (;;) {
     bool ran = false, allDone = true;
-    for (const std::unique_ptr<Thread> &thread : threads_) {
+    for (unsigned index : order_) {
+      Thread *thread = threads_[index].get();
       if (thread->status == Status::Runnable) {
-        running_ = thread.get();
+        running_ = thread;
         Fiber::switchTo(scheduler_, thread->fiber.context());
         running_ = nullptr;
         ran = true;
@@ -181,6 +188,8 @@ void BlockRunner::syncThreads() {
     for (const std::unique_ptr<Thread> &thread : threads_)
       if (thread->status == Status::AtBarrier)
         thread->status = Status::Runnable;
+    if (config_.shuffleSeed != 0)
+      std::shuffle(order_.begin(), order_.end(), shuffle_);
     return;
   }
   me.status = Status::AtBarrier;

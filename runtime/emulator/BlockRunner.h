@@ -17,6 +17,7 @@
 #include "lace/Runtime/Emulator.h"
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,8 @@ private:
   LaunchConfig config_;
   unsigned numThreads_ = 0;
   std::vector<std::unique_ptr<Thread>> threads_;
+  std::vector<unsigned> order_; ///< the scheduler's resume order
+  std::mt19937_64 shuffle_;
   std::vector<WarpExchange> exchanges_;
   std::vector<unsigned char> smem_;
   FiberContext scheduler_;

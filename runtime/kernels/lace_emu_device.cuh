@@ -32,7 +32,9 @@
 #define __align__(n) alignas(n)
 #define __restrict__ __restrict
 // A block's threads run on one OS thread, one block at a time per thread:
-// a thread_local static is exactly one block's __shared__ variable.
+// a thread_local static is exactly one block's __shared__ variable. Unlike
+// dynamic shared memory (arch::dynamic_smem), it is neither poisoned per
+// block nor bounds-checked: the Lace kernels use dynamic shared memory only.
 #define __shared__ static thread_local
 
 namespace lace {

@@ -18,7 +18,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <random>
 
 namespace {
 
@@ -27,10 +29,19 @@ using lace::testing::LibraryPattern;
 /// The relative error bound for 16-bit inputs (docs/verification.md).
 constexpr double kTolerance = 1e-2;
 
+std::uint64_t baseSeed() {
+  if (const char *env = std::getenv("LACE_E2E_SEED"))
+    return std::strtoull(env, nullptr, 10);
+  return 20261129;
+}
+
 lace::Runtime &emulator() {
   static std::unique_ptr<lace::Runtime> runtime = [] {
     lace::RuntimeOptions options;
     options.backend = lace::Backend::Emulator;
+    // Threads resume in a new order after every barrier: a missing
+    // __syncthreads in the kernel changes results instead of hiding.
+    options.emulatorShuffleSeed = baseSeed();
     lace::CacheConfig cache;
     cache.directory = LACE_TEST_CACHE_DIR;
     options.cache = cache;
@@ -127,6 +138,14 @@ std::unique_ptr<lace::Compiler> load(const LibraryPattern &library,
   return std::move(*compiler);
 }
 
+/// FNV-1a: the same seed for a name everywhere.
+std::uint64_t stableHash(const std::string &text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : text)
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
 class LibraryEndToEnd : public ::testing::TestWithParam<LibraryPattern> {};
 
 /// fp16 and bf16 at head dims 64 and 128, GQA (4 heads over 2), a length
@@ -141,7 +160,7 @@ TEST_P(LibraryEndToEnd, MatchesTheFloat64Reference) {
       c.shape = {1, 4, 2, 150, 150};
       c.dtype = dtype;
       c.headDim = headDim;
-      c.seed = std::hash<std::string>{}(GetParam().name) % 100000 +
+      c.seed = stableHash(GetParam().name) % 100000 +
                static_cast<std::uint64_t>(headDim) +
                (dtype == lace::DType::BF16 ? 7 : 0);
       lace::Agreement a = runCase(*compiler, c);
@@ -156,5 +175,152 @@ INSTANTIATE_TEST_SUITE_P(
     Library, LibraryEndToEnd,
     ::testing::ValuesIn(lace::testing::libraryPatterns(false)),
     [](const auto &info) { return info.param.name; });
+
+// ---- Random problems ---------------------------------------------------
+
+/// Patterns beyond the library: rows with no live key at all, and a
+/// predicate whose layout differs per head.
+constexpr const char *kExtraPatterns = R"lace(
+pattern every_fifth_row_dead(every: int = 5) {
+  mask = causal & (q % every != 0);
+}
+pattern widening_per_head(base: int = 10) {
+  mask = causal & (q - k < base * (h + 1));
+}
+)lace";
+
+/// Random patterns, parameters and shapes: lengths that are not tile
+/// multiples, seq_q != seq_k, GQA and MQA, several batches, head dims 32 to
+/// 128, other tile shapes, per-head layouts and dead rows. Every trial
+/// prints its seed; LACE_E2E_SEED=<n> replays a run.
+TEST(RandomEndToEnd, RandomPatternsShapesAndParameters) {
+  const std::uint64_t seed = baseSeed();
+  std::printf("base seed %llu (LACE_E2E_SEED)\n",
+              static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int lo, int hi) {
+    return static_cast<int>(lo + rng() % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  std::vector<LibraryPattern> pool = lace::testing::libraryPatterns(false);
+  pool.push_back({"", "every_fifth_row_dead"});
+  pool.push_back({"", "widening_per_head"});
+  const lace::jit::TileConfig tileChoices[] = {
+      {}, {64, 32, 4, 2}, {32, 64, 2, 3}, {64, 64, 2, 2}};
+  constexpr int kTrials = 14;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const LibraryPattern &library = pool[rng() % pool.size()];
+    std::unique_ptr<lace::Compiler> compiler;
+    if (library.file.empty()) {
+      auto fromSource = lace::Compiler::fromSource("extra.lace", kExtraPatterns);
+      ASSERT_TRUE(fromSource) << fromSource.error().str();
+      compiler = std::move(*fromSource);
+      ASSERT_FALSE(compiler->select(library.name));
+    } else {
+      compiler = load(library, true);
+      ASSERT_TRUE(compiler);
+    }
+    Case c;
+    const int kvHeads = pick(1, 2);
+    c.shape = {pick(1, 2), kvHeads * pick(1, 3), kvHeads, pick(1, 260),
+               pick(1, 260)};
+    c.dtype = rng() % 2 ? lace::DType::BF16 : lace::DType::F16;
+    const int dims[] = {32, 64, 96, 128};
+    c.headDim = dims[rng() % 4];
+    c.tiles = tileChoices[rng() % 4];
+    c.seed = rng() % 1000000;
+    SCOPED_TRACE(library.name + " " + c.describe());
+    lace::Agreement a = runCase(*compiler, c);
+    EXPECT_EQ(a.failure, "");
+    std::printf("trial %2d %-28s %s tiles %dx%d: out error %.2e, lse error "
+                "%.2e\n",
+                trial, library.name.c_str(), c.describe().c_str(),
+                c.tiles.blockM, c.tiles.blockN, a.outError, a.lseError);
+  }
+}
+
+// ---- The checks can fail -------------------------------------------------
+
+/// Plans causal attention and lets `damage` break the plan (its layout or
+/// its kernel) before it runs.
+lace::Agreement runDamaged(void (*damage)(lace::KernelPlan &)) {
+  auto compiler = lace::Compiler::fromSource(
+      "damaged.lace", "pattern damaged() { mask = causal; }\n");
+  EXPECT_TRUE(compiler);
+  const lace::ProblemShape shape{1, 2, 2, 150, 150};
+  lace::PlanOptions options;
+  lace::Expected<lace::KernelPlan> plan = (*compiler)->plan(shape, options);
+  EXPECT_TRUE(plan) << plan.error().str();
+  damage(*plan);
+  auto kernel = emulator().load(*plan);
+  EXPECT_TRUE(kernel) << kernel.error().str();
+  lace::AttentionInputs in = lace::randomInputs(shape, options.dtype, 64, 5);
+  std::vector<std::uint16_t> o(150 * 2 * 64, 0xffff);
+  std::vector<float> lse(2 * 150, std::numeric_limits<float>::quiet_NaN());
+  auto q = lace::TensorRef::contiguous(in.q.data(), 1, 150, 2, 64);
+  auto k = lace::TensorRef::contiguous(in.k.data(), 1, 150, 2, 64);
+  auto v = lace::TensorRef::contiguous(in.v.data(), 1, 150, 2, 64);
+  auto out = lace::TensorRef::contiguous(o.data(), 1, 150, 2, 64);
+  EXPECT_FALSE((*kernel)->forward(q, k, v, out, lse.data()));
+  auto instance = (*compiler)->instantiate(shape);
+  return lace::compareWithReference(lace::referenceAttention(**instance, in),
+                                    in, o, lse, kTolerance);
+}
+
+TEST(BrokenKernels, AWrongMaskInPartialTilesIsCaught) {
+  lace::Agreement a = runDamaged([](lace::KernelPlan &plan) {
+    plan.spec.liveBody = "  return k < q; // strict: drops the diagonal\n";
+  });
+  EXPECT_NE(a.failure, "");
+  std::printf("wrong partial-tile mask: %s\n", a.failure.c_str());
+}
+
+/// Drops the first Full tile from the layout, in whichever form it is.
+void dropFirstFullTile(lace::KernelPlan &plan) {
+  lace::LayoutTables &l = plan.layout;
+  if (l.form == lace::LayoutTables::Form::BSR) {
+    for (std::size_t i = 0; i < l.bsrIsFull.size(); ++i)
+      if (l.bsrIsFull[i]) {
+        l.bsrColIdx.erase(l.bsrColIdx.begin() + static_cast<long>(i));
+        l.bsrIsFull.erase(l.bsrIsFull.begin() + static_cast<long>(i));
+        for (std::int32_t &offset : l.bsrRowPtr)
+          if (offset > static_cast<std::int32_t>(i))
+            --offset;
+        return;
+      }
+  } else {
+    for (std::size_t i = 0; i + 2 < l.runs.size(); i += 3)
+      if (l.runs[i + 2] == 2) {
+        if (l.runs[i + 1] - l.runs[i] > 1) {
+          l.runs[i] += 1; // the run now starts one tile later
+          return;
+        }
+        l.runs.erase(l.runs.begin() + static_cast<long>(i),
+                     l.runs.begin() + static_cast<long>(i) + 3);
+        for (std::int32_t &offset : l.rowOffsets)
+          if (offset > static_cast<std::int32_t>(i / 3))
+            --offset;
+        return;
+      }
+  }
+  ADD_FAILURE() << "the layout has no full tile";
+}
+
+TEST(BrokenKernels, ASkippedFullTileIsCaught) {
+  lace::Agreement a = runDamaged(dropFirstFullTile);
+  EXPECT_NE(a.failure, "");
+  std::printf("skipped full tile: %s\n", a.failure.c_str());
+}
+
+TEST(BrokenKernels, APartialTileRunAsFullIsCaught) {
+  lace::Agreement a = runDamaged([](lace::KernelPlan &plan) {
+    // Every tile "full": the diagonal tiles run without their mask.
+    for (std::uint8_t &full : plan.layout.bsrIsFull)
+      full = 1;
+    for (std::size_t i = 2; i < plan.layout.runs.size(); i += 3)
+      plan.layout.runs[i] = 2;
+  });
+  EXPECT_NE(a.failure, "");
+  std::printf("partial tile run as full: %s\n", a.failure.c_str());
+}
 
 } // namespace

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -32,7 +33,8 @@ struct Bind {
 template <class Params>
 std::optional<lace::Error> run(void (*kernel)(const Params &), emu::Dim3 grid,
                                emu::Dim3 block, const Params &params,
-                               unsigned sharedBytes = 0, unsigned workers = 1) {
+                               unsigned sharedBytes = 0, unsigned workers = 1,
+                               unsigned long long shuffleSeed = 0) {
   static void (*current)(const Params &);
   current = kernel;
   emu::LaunchConfig config;
@@ -40,6 +42,7 @@ std::optional<lace::Error> run(void (*kernel)(const Params &), emu::Dim3 grid,
   config.block = block;
   config.sharedBytes = sharedBytes;
   config.workers = workers;
+  config.shuffleSeed = shuffleSeed;
   return emu::launch(
       [](const void *p) { current(*static_cast<const Params *>(p)); }, config,
       &params);
@@ -93,6 +96,44 @@ TEST(Emulator, BarrierOrdersSharedMemoryAcrossWarps) {
   for (int b = 0; b < 4; ++b)
     for (int t = 0; t < 256; ++t)
       ASSERT_EQ(out[b * 256 + t], in[b * 256 + 255 - t]);
+}
+
+TEST(Emulator, ShuffledOrderKeepsCorrectKernelsCorrect) {
+  std::vector<int> in(2 * 256), out(2 * 256, -1);
+  for (int i = 0; i < 2 * 256; ++i)
+    in[i] = i * 5 - 100;
+  ASSERT_FALSE(run(reverseThroughShared, {2, 1, 1}, {256, 1, 1},
+                   ReverseParams{in.data(), out.data()}, 0, 1, 99));
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < 256; ++t)
+      ASSERT_EQ(out[b * 256 + t], in[b * 256 + 255 - t]);
+}
+
+struct RaceParams {
+  unsigned *out;
+};
+
+/// Thread 0 publishes a value that the others read without a barrier in
+/// between: correct only for threads that happen to run after thread 0.
+__global__ void missingBarrier(const RaceParams &p) {
+  auto *published = reinterpret_cast<unsigned *>(lace::arch::dynamic_smem());
+  __syncthreads();
+  if (threadIdx.x == 0)
+    *published = 42;
+  p.out[threadIdx.x] = *published;
+}
+
+TEST(Emulator, ShuffledOrderExposesAMissingBarrier) {
+  std::vector<unsigned> inOrder(128), shuffled(128);
+  ASSERT_FALSE(run(missingBarrier, {1, 1, 1}, {128, 1, 1},
+                   RaceParams{inOrder.data()}, 16));
+  // In thread order only the last thread to reach the barrier (it carries
+  // on first) reads too early.
+  EXPECT_EQ(std::count(inOrder.begin(), inOrder.end(), 42u), 127);
+  ASSERT_FALSE(run(missingBarrier, {1, 1, 1}, {128, 1, 1},
+                   RaceParams{shuffled.data()}, 16, 1, 12345));
+  EXPECT_LT(std::count(shuffled.begin(), shuffled.end(), 42u), 100)
+      << "shuffled, many threads read before thread 0 writes";
 }
 
 struct CountParams {

@@ -34,8 +34,13 @@ struct LaunchConfig {
   unsigned sharedBytes = 0; ///< dynamic shared memory per block
   /// OS threads running blocks; 0: one per core.
   unsigned workers = 0;
-  /// Stack of each emulated thread.
-  std::size_t stackBytes = 256 * 1024;
+  /// Stack of each emulated thread (kernels use 2-4 KiB; a guard page
+  /// below makes an overflow fault).
+  std::size_t stackBytes = 64 * 1024;
+  /// Nonzero: after every __syncthreads the threads of the block resume in
+  /// a new pseudo-random order from this seed, so that a missing barrier
+  /// shows up as a wrong result instead of hiding behind a fixed order.
+  unsigned long long shuffleSeed = 0;
 };
 
 /// Limits the emulator enforces like a device would (sm_90's).

@@ -42,6 +42,9 @@ struct RuntimeOptions {
   std::optional<CacheConfig> cache;
   /// Emulator: OS threads running blocks (0: one per core).
   unsigned emulatorWorkers = 0;
+  /// Emulator: nonzero shuffles the threads' order after every barrier
+  /// (emu::LaunchConfig::shuffleSeed). Unset: $LACE_EMU_SHUFFLE, else 0.
+  std::optional<unsigned long long> emulatorShuffleSeed;
 };
 
 /// A [batch, seq, heads, head_dim] tensor: the data pointer (device memory
