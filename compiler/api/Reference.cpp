@@ -3,48 +3,11 @@
 
 #include "lace/Frontend/Interpreter.h"
 
-#include "lace_float16.cuh"
-
 #include <cmath>
 #include <limits>
-#include <random>
 #include <sstream>
 
 namespace lace {
-
-float elementToFloat(DType dtype, std::uint16_t bits) {
-  return dtype == DType::F16 ? f16::halfToFloat(bits)
-                             : f16::bfloat16ToFloat(bits);
-}
-
-std::uint16_t floatToElement(DType dtype, float value) {
-  return dtype == DType::F16 ? f16::floatToHalf(value)
-                             : f16::floatToBfloat16(value);
-}
-
-AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
-                             int headDim, std::uint64_t seed) {
-  AttentionInputs in;
-  in.dtype = dtype;
-  in.shape = requested.resolved();
-  in.headDim = headDim;
-  const ProblemShape &s = in.shape;
-  std::mt19937_64 rng(seed);
-  // Integers scaled: std::uniform_real_distribution is not the same on
-  // every standard library; this is.
-  auto fill = [&](std::vector<std::uint16_t> &t, std::int64_t n) {
-    t.resize(static_cast<std::size_t>(n));
-    for (std::uint16_t &x : t)
-      x = floatToElement(
-          dtype, static_cast<float>(static_cast<double>(rng() >> 11) *
-                                        (4.0 / 9007199254740992.0) -
-                                    2.0));
-  };
-  fill(in.q, s.batch * s.seqQ * s.heads * headDim);
-  fill(in.k, s.batch * s.seqK * s.kvHeads * headDim);
-  fill(in.v, s.batch * s.seqK * s.kvHeads * headDim);
-  return in;
-}
 
 ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
                                     const AttentionInputs &in, float scale) {
@@ -115,9 +78,10 @@ ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
 
 Agreement compareWithReference(const ReferenceOutputs &ref,
                                const AttentionInputs &in,
-                               const std::vector<std::uint16_t> &o,
-                               const std::vector<float> &lse,
+                               const AttentionOutputs &outputs,
                                double tolerance) {
+  const std::vector<std::uint16_t> &o = outputs.o;
+  const std::vector<float> &lse = outputs.lse;
   Agreement a;
   double diff = 0, norm = 0;
   for (std::size_t i = 0; i < ref.o.size(); ++i) {

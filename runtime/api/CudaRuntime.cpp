@@ -5,6 +5,7 @@
 #include "lace/Runtime/Driver.h"
 #include "lace/Runtime/Nvrtc.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
@@ -139,6 +140,50 @@ public:
                                                std::move(*module),
                                                std::move(tables));
     return std::shared_ptr<const Kernel>(std::move(kernel));
+  }
+
+  Expected<HostRun> runOnHost(const Kernel &kernel, const AttentionInputs &in,
+                              int repeats) override {
+    if (auto error = context_.setCurrent())
+      return std::move(*error);
+    const ProblemShape &s = in.shape;
+    const int d = in.headDim;
+    HostRun run;
+    run.outputs = AttentionOutputs::poisoned(in);
+    std::vector<cuda::DeviceBuffer> keep;
+    auto q = upload(context_, in.q, keep);
+    auto k = upload(context_, in.k, keep);
+    auto v = upload(context_, in.v, keep);
+    auto o = upload(context_, run.outputs.o, keep);
+    auto lse = upload(context_, run.outputs.lse, keep);
+    for (const Error *error :
+         {q ? nullptr : &q.error(), k ? nullptr : &k.error(),
+          v ? nullptr : &v.error(), o ? nullptr : &o.error(),
+          lse ? nullptr : &lse.error()})
+      if (error)
+        return Error(*error).withContext("copying the inputs to the device");
+    auto qt = TensorRef::contiguous(*q, s.batch, s.seqQ, s.heads, d);
+    auto kt = TensorRef::contiguous(*k, s.batch, s.seqK, s.kvHeads, d);
+    auto vt = TensorRef::contiguous(*v, s.batch, s.seqK, s.kvHeads, d);
+    auto ot = TensorRef::contiguous(*o, s.batch, s.seqQ, s.heads, d);
+    for (int i = 0; i < std::max(1, repeats); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      if (auto error = kernel.forward(qt, kt, vt, ot, const_cast<float *>(*lse)))
+        return std::move(*error);
+      if (auto error = cuda::synchronize(device_.driver(), nullptr))
+        return std::move(*error);
+      run.seconds.push_back(std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
+    }
+    // keep[3] and keep[4] are O and LSE (upload order above).
+    if (auto error = keep[3].download(run.outputs.o.data(),
+                                      run.outputs.o.size() * 2))
+      return std::move(*error);
+    if (auto error = keep[4].download(run.outputs.lse.data(),
+                                      run.outputs.lse.size() * 4))
+      return std::move(*error);
+    return run;
   }
 
   Backend backend() const override { return Backend::Cuda; }

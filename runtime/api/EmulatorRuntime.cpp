@@ -4,6 +4,7 @@
 
 #include "lace/Runtime/EmulatorKernel.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -105,6 +106,28 @@ public:
                                                    std::move(*object),
                                                    workers_, shuffleSeed_);
     return std::shared_ptr<const Kernel>(std::move(kernel));
+  }
+
+  Expected<HostRun> runOnHost(const Kernel &kernel, const AttentionInputs &in,
+                              int repeats) override {
+    const ProblemShape &s = in.shape;
+    const int d = in.headDim;
+    HostRun run;
+    run.outputs = AttentionOutputs::poisoned(in);
+    auto q = TensorRef::contiguous(in.q.data(), s.batch, s.seqQ, s.heads, d);
+    auto k = TensorRef::contiguous(in.k.data(), s.batch, s.seqK, s.kvHeads, d);
+    auto v = TensorRef::contiguous(in.v.data(), s.batch, s.seqK, s.kvHeads, d);
+    auto o = TensorRef::contiguous(run.outputs.o.data(), s.batch, s.seqQ,
+                                   s.heads, d);
+    for (int i = 0; i < std::max(1, repeats); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      if (auto error = kernel.forward(q, k, v, o, run.outputs.lse.data()))
+        return std::move(*error);
+      run.seconds.push_back(std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
+    }
+    return run;
   }
 
   Backend backend() const override { return Backend::Emulator; }

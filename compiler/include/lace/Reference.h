@@ -9,7 +9,7 @@
 #ifndef LACE_REFERENCE_H
 #define LACE_REFERENCE_H
 
-#include "lace/Runtime/KernelPlan.h"
+#include "lace/Runtime/HostTensors.h"
 
 #include <cstdint>
 #include <string>
@@ -19,23 +19,6 @@ namespace lace {
 namespace frontend {
 class Instance;
 }
-
-/// fp16 / bf16 conversions for the element type of a kernel.
-float elementToFloat(DType dtype, std::uint16_t bits);
-std::uint16_t floatToElement(DType dtype, float value);
-
-/// Contiguous 16-bit q [b, seq_q, h, d], k and v [b, seq_k, kv_h, d].
-struct AttentionInputs {
-  DType dtype = DType::F16;
-  ProblemShape shape; ///< resolved
-  int headDim = 0;
-  std::vector<std::uint16_t> q, k, v;
-};
-
-/// Uniform values in [-2, 2) rounded to the element type, from `seed` (the
-/// same seed gives the same tensors on every machine).
-AttentionInputs randomInputs(const ProblemShape &shape, DType dtype,
-                             int headDim, std::uint64_t seed);
 
 struct ReferenceOutputs {
   std::vector<double> o;   ///< [b, seq_q, h, d]
@@ -59,8 +42,7 @@ struct Agreement {
 
 Agreement compareWithReference(const ReferenceOutputs &reference,
                                const AttentionInputs &inputs,
-                               const std::vector<std::uint16_t> &o,
-                               const std::vector<float> &lse,
+                               const AttentionOutputs &outputs,
                                double tolerance);
 
 } // namespace lace

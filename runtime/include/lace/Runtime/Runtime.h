@@ -15,6 +15,7 @@
 #define LACE_RUNTIME_RUNTIME_H
 
 #include "lace/Runtime/Error.h"
+#include "lace/Runtime/HostTensors.h"
 #include "lace/Runtime/KernelCache.h"
 #include "lace/Runtime/KernelPlan.h"
 
@@ -102,6 +103,12 @@ public:
   /// Compiles (or finds in the cache) the plan's kernel and uploads its
   /// layout tables.
   virtual Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) = 0;
+
+  /// Runs `kernel` `repeats` times on host-resident inputs (copied to the
+  /// device and back for CUDA) and times each run.
+  virtual Expected<HostRun> runOnHost(const Kernel &kernel,
+                                      const AttentionInputs &inputs,
+                                      int repeats = 1) = 0;
 
   virtual Backend backend() const = 0;
   /// "sm_90", "host-x86_64", ...: the cache key's target.

@@ -1,0 +1,55 @@
+//===- HostTensors.cpp - Attention inputs and outputs in host memory ------===//
+#include "lace/Runtime/HostTensors.h"
+
+#include "lace_float16.cuh"
+
+#include <limits>
+#include <random>
+
+namespace lace {
+
+float elementToFloat(DType dtype, std::uint16_t bits) {
+  return dtype == DType::F16 ? f16::halfToFloat(bits)
+                             : f16::bfloat16ToFloat(bits);
+}
+
+std::uint16_t floatToElement(DType dtype, float value) {
+  return dtype == DType::F16 ? f16::floatToHalf(value)
+                             : f16::floatToBfloat16(value);
+}
+
+AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
+                             int headDim, std::uint64_t seed) {
+  AttentionInputs in;
+  in.dtype = dtype;
+  in.shape = requested.resolved();
+  in.headDim = headDim;
+  const ProblemShape &s = in.shape;
+  std::mt19937_64 rng(seed);
+  // Integers scaled: std::uniform_real_distribution is not the same on
+  // every standard library; this is.
+  auto fill = [&](std::vector<std::uint16_t> &t, std::int64_t n) {
+    t.resize(static_cast<std::size_t>(n));
+    for (std::uint16_t &x : t)
+      x = floatToElement(
+          dtype, static_cast<float>(static_cast<double>(rng() >> 11) *
+                                        (4.0 / 9007199254740992.0) -
+                                    2.0));
+  };
+  fill(in.q, s.batch * s.seqQ * s.heads * headDim);
+  fill(in.k, s.batch * s.seqK * s.kvHeads * headDim);
+  fill(in.v, s.batch * s.seqK * s.kvHeads * headDim);
+  return in;
+}
+
+AttentionOutputs AttentionOutputs::poisoned(const AttentionInputs &in) {
+  const ProblemShape &s = in.shape;
+  AttentionOutputs out;
+  out.o.assign(static_cast<std::size_t>(s.batch * s.seqQ * s.heads * in.headDim),
+               0xffff); // NaN in fp16 and bf16
+  out.lse.assign(static_cast<std::size_t>(s.batch * s.heads * s.seqQ),
+                 std::numeric_limits<float>::quiet_NaN());
+  return out;
+}
+
+} // namespace lace

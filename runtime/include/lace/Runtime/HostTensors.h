@@ -1,0 +1,52 @@
+//===- HostTensors.h - Attention inputs and outputs in host memory --------===//
+//
+// For tools, tests and checks that start from host data: seeded random
+// inputs, outputs poisoned with NaN, and Runtime::runOnHost, which runs a
+// kernel on them whatever the backend (device copies for CUDA).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LACE_RUNTIME_HOSTTENSORS_H
+#define LACE_RUNTIME_HOSTTENSORS_H
+
+#include "lace/Runtime/KernelPlan.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace lace {
+
+/// fp16 / bf16 conversions (round to nearest even) for a kernel's dtype.
+float elementToFloat(DType dtype, std::uint16_t bits);
+std::uint16_t floatToElement(DType dtype, float value);
+
+/// Contiguous 16-bit q [b, seq_q, h, d], k and v [b, seq_k, kv_h, d].
+struct AttentionInputs {
+  DType dtype = DType::F16;
+  ProblemShape shape; ///< resolved
+  int headDim = 0;
+  std::vector<std::uint16_t> q, k, v;
+};
+
+/// Uniform values in [-2, 2) rounded to the element type, from `seed` (the
+/// same seed gives the same tensors on every machine).
+AttentionInputs randomInputs(const ProblemShape &shape, DType dtype,
+                             int headDim, std::uint64_t seed);
+
+/// O [b, seq_q, h, d] and LSE [b, h, seq_q], created poisoned (NaN) so that
+/// anything a kernel leaves unwritten shows.
+struct AttentionOutputs {
+  std::vector<std::uint16_t> o;
+  std::vector<float> lse;
+  static AttentionOutputs poisoned(const AttentionInputs &inputs);
+};
+
+/// What Runtime::runOnHost returns: the outputs of the last run and the
+/// wall time of each (launch to completion, copies excluded).
+struct HostRun {
+  AttentionOutputs outputs;
+  std::vector<double> seconds;
+};
+
+} // namespace lace
+
+#endif // LACE_RUNTIME_HOSTTENSORS_H
