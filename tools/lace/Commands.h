@@ -29,6 +29,7 @@ int runShow(std::span<const std::string> args);
 int runCompile(std::span<const std::string> args);
 int runCache(std::span<const std::string> args);
 int runDevices(std::span<const std::string> args);
+int runRun(std::span<const std::string> args);
 
 } // namespace lace::tool
 

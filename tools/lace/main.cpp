@@ -32,6 +32,15 @@ constexpr std::array kCommands = {
             "[--param name=value]...",
             "lower the patterns to the lace dialect and print the IR",
             lace::tool::runCompile},
+    Command{"run",
+            "FILE --seq N [--seq-k N] [--heads H] [--kv-heads H] [--batch B] "
+            "[--head-dim D] [--dtype f16|bf16] [--device auto|cuda|emulator] "
+            "[--block-m M] [--block-n N] [--seed S] [--repeat R] [--no-check] "
+            "[--pattern NAME] [--param name=value]...",
+            "compile the pattern's kernel, run it on the GPU (or the CPU "
+            "emulator) on random inputs, check it against the float64 "
+            "reference and print the error and the time",
+            lace::tool::runRun},
 #endif
 };
 
