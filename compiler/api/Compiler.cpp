@@ -180,9 +180,9 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads) {
 
 } // namespace
 
-Expected<std::unique_ptr<frontend::Instance>>
-Compiler::instantiate(const ProblemShape &requested) const {
-  const ProblemShape shape = requested.resolved();
+Expected<ReferenceOutputs> Compiler::reference(const AttentionInputs &inputs,
+                                               float scale) const {
+  const ProblemShape &shape = inputs.shape;
   const fe::Pattern *pattern = state_->program.find(selected_);
   if (!pattern)
     return Error("instantiating: no pattern selected");
@@ -195,7 +195,7 @@ Compiler::instantiate(const ProblemShape &requested) const {
       diags);
   if (!instance)
     return Error("instantiating " + selected_ + " failed", diags.renderAll());
-  return instance;
+  return referenceAttention(*instance, inputs, scale);
 }
 
 Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,

@@ -15,6 +15,7 @@
 #define LACE_COMPILER_H
 
 #include "lace/Runtime/Error.h"
+#include "lace/Reference.h"
 #include "lace/Runtime/KernelPlan.h"
 
 #include <memory>
@@ -22,9 +23,6 @@
 #include <vector>
 
 namespace lace {
-namespace frontend {
-class Instance;
-}
 
 struct PlanOptions {
   DType dtype = DType::F16;
@@ -54,11 +52,10 @@ public:
   Expected<KernelPlan> plan(const ProblemShape &shape,
                             const PlanOptions &options = {}) const;
 
-  /// The interpreter's instance of the selected pattern with the same
-  /// parameters (the reference's mask and score). Valid while the Compiler
-  /// lives.
-  Expected<std::unique_ptr<frontend::Instance>>
-  instantiate(const ProblemShape &shape) const;
+  /// Dense float64 attention on `inputs` for the selected pattern with the
+  /// same parameters, masked and scored by the interpreter (Reference.h).
+  Expected<ReferenceOutputs> reference(const AttentionInputs &inputs,
+                                       float scale = 0.f) const;
 
 private:
   struct State;

@@ -8,7 +8,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lace/Compiler.h"
-#include "lace/Frontend/Interpreter.h"
 #include "lace/Reference.h"
 #include "lace/Runtime/Runtime.h"
 
@@ -97,13 +96,12 @@ lace::Agreement runCase(const lace::Compiler &compiler, const Case &c) {
     ADD_FAILURE() << run.error().str();
     return {};
   }
-  auto instance = compiler.instantiate(s);
-  if (!instance) {
-    ADD_FAILURE() << instance.error().str();
+  auto reference = compiler.reference(in);
+  if (!reference) {
+    ADD_FAILURE() << reference.error().str();
     return {};
   }
-  return lace::compareWithReference(lace::referenceAttention(**instance, in),
-                                    in, run->outputs, kTolerance);
+  return lace::compareWithReference(*reference, in, run->outputs, kTolerance);
 }
 
 std::unique_ptr<lace::Compiler> load(const LibraryPattern &library,
@@ -244,9 +242,9 @@ lace::Agreement runDamaged(void (*damage)(lace::KernelPlan &)) {
   lace::AttentionInputs in = lace::randomInputs(shape, options.dtype, 64, 5);
   lace::Expected<lace::HostRun> run = emulator().runOnHost(**kernel, in);
   EXPECT_TRUE(run);
-  auto instance = (*compiler)->instantiate(shape);
-  return lace::compareWithReference(lace::referenceAttention(**instance, in),
-                                    in, run->outputs, kTolerance);
+  auto reference = (*compiler)->reference(in);
+  EXPECT_TRUE(reference);
+  return lace::compareWithReference(*reference, in, run->outputs, kTolerance);
 }
 
 TEST(BrokenKernels, AWrongMaskInPartialTilesIsCaught) {

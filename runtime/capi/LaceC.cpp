@@ -1,0 +1,116 @@
+//===- LaceC.cpp - The runtime half of the C API --------------------------===//
+#include "lace/Runtime/CHandles.h"
+#include "lace/Runtime/Runtime.h"
+
+#include <memory>
+#include <string>
+
+struct lace_runtime {
+  std::unique_ptr<lace::Runtime> runtime;
+};
+
+struct lace_kernel {
+  std::shared_ptr<const lace::Kernel> kernel;
+};
+
+namespace lace::capi {
+
+namespace {
+thread_local std::string lastError;
+} // namespace
+
+lace_status fail(const Error &error) {
+  lastError = error.str();
+  return LACE_ERROR;
+}
+
+lace_status failNull(const char *function, const char *argument) {
+  return fail(Error(std::string(function) + ": " + argument + " is null"));
+}
+
+} // namespace lace::capi
+
+using lace::capi::fail;
+using lace::capi::failNull;
+
+extern "C" {
+
+const char *lace_last_error(void) { return lace::capi::lastError.c_str(); }
+
+double lace_plan_density(const lace_plan *plan) {
+  return plan ? plan->plan.computedFlops() / plan->plan.denseFlops() : 0.0;
+}
+
+void lace_plan_free(lace_plan *plan) { delete plan; }
+
+lace_status lace_runtime_create(lace_backend backend, int device,
+                                lace_runtime **out) {
+  if (!out)
+    return failNull("lace_runtime_create", "out");
+  *out = nullptr;
+  lace::RuntimeOptions options;
+  options.device = device;
+  if (backend == LACE_BACKEND_CUDA)
+    options.backend = lace::Backend::Cuda;
+  else if (backend == LACE_BACKEND_EMULATOR)
+    options.backend = lace::Backend::Emulator;
+  else if (backend != LACE_BACKEND_AUTO)
+    return fail(lace::Error("lace_runtime_create: unknown backend " +
+                            std::to_string(static_cast<int>(backend))));
+  auto runtime = lace::Runtime::create(options);
+  if (!runtime)
+    return fail(runtime.error());
+  *out = new lace_runtime{std::move(*runtime)};
+  return LACE_OK;
+}
+
+const char *lace_runtime_backend(const lace_runtime *runtime) {
+  if (!runtime)
+    return "";
+  return runtime->runtime->backend() == lace::Backend::Cuda ? "cuda"
+                                                             : "emulator";
+}
+
+lace_status lace_runtime_load(lace_runtime *runtime, const lace_plan *plan,
+                              lace_kernel **out) {
+  if (!runtime || !plan || !out)
+    return failNull("lace_runtime_load",
+                    !runtime ? "runtime" : !plan ? "plan" : "out");
+  *out = nullptr;
+  auto kernel = runtime->runtime->load(plan->plan);
+  if (!kernel)
+    return fail(kernel.error());
+  *out = new lace_kernel{std::move(*kernel)};
+  return LACE_OK;
+}
+
+void lace_runtime_free(lace_runtime *runtime) { delete runtime; }
+
+lace_status lace_kernel_forward(const lace_kernel *kernel,
+                                const lace_tensor *q, const lace_tensor *k,
+                                const lace_tensor *v, const lace_tensor *o,
+                                float *lse, void *stream, float scale) {
+  if (!kernel || !q || !k || !v || !o)
+    return failNull("lace_kernel_forward", !kernel ? "kernel"
+                                           : !q    ? "q"
+                                           : !k    ? "k"
+                                           : !v    ? "v"
+                                                   : "o");
+  auto ref = [](const lace_tensor &t) {
+    lace::TensorRef r;
+    r.data = t.data;
+    for (int i = 0; i < 4; ++i) {
+      r.shape[i] = t.shape[i];
+      r.strides[i] = t.strides[i];
+    }
+    return r;
+  };
+  if (auto error = kernel->kernel->forward(ref(*q), ref(*k), ref(*v), ref(*o),
+                                           lse, stream, scale))
+    return fail(*error);
+  return LACE_OK;
+}
+
+void lace_kernel_free(lace_kernel *kernel) { delete kernel; }
+
+} // extern "C"
