@@ -12,6 +12,7 @@
 #include "lace/Transforms/LayoutTables.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
@@ -266,6 +267,19 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
     plan.spec.helpers = functions->helpers;
     plan.spec.liveBody = functions->liveBody;
     plan.spec.scoreBody = functions->scoreBody;
+    // The key is the IR without the pattern's name: two patterns that
+    // lower to the same IR share one kernel.
+    int index = 0;
+    for (PatternOp op :
+         llvm::make_early_inc_range(kernelModule->getOps<PatternOp>())) {
+      const std::string name = "lace_kernel_g" + std::to_string(index++);
+      if (mlir::failed(mlir::SymbolTable::replaceAllSymbolUses(
+              op, mlir::StringAttr::get(&context, name), *kernelModule)))
+        return Error("planning " + selected_ + ": cannot rename the pattern");
+      op.setSymName(name);
+      if (op->hasAttr("lace.source"))
+        op->setAttr("lace.source", mlir::StringAttr::get(&context, "lace_kernel"));
+    }
     llvm::raw_string_ostream os(plan.kernelIr);
     kernelModule->print(os);
   }

@@ -1,0 +1,269 @@
+//===- RuntimeTest.cpp - The host API: plans, loading, argument checks ----===//
+//
+// lace::Compiler and lace::Runtime on the emulator backend: plans are
+// consistent, loads hit the kernel cache (memory, disk, shared between
+// patterns with the same IR), every bad argument is a clear error, and the
+// C API reports failures as messages.
+//
+//===----------------------------------------------------------------------===//
+#include "lace/Compiler.h"
+#include "lace/Runtime/Runtime.h"
+#include "lace/lace.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A runtime on the emulator with a fresh disk cache under `dir`.
+std::unique_ptr<lace::Runtime> emulator(const fs::path &dir) {
+  lace::RuntimeOptions options;
+  options.backend = lace::Backend::Emulator;
+  lace::CacheConfig cache;
+  cache.directory = dir;
+  options.cache = cache;
+  auto runtime = lace::Runtime::create(options);
+  EXPECT_TRUE(runtime) << runtime.error().str();
+  return runtime ? std::move(*runtime) : nullptr;
+}
+
+struct ScratchDir {
+  fs::path path = fs::temp_directory_path() /
+                  ("lace-runtime-test-" + std::to_string(getpid()));
+  ScratchDir() { fs::remove_all(path); }
+  ~ScratchDir() { fs::remove_all(path); }
+};
+
+std::unique_ptr<lace::Compiler> compile(const std::string &source) {
+  auto compiler = lace::Compiler::fromSource("test.lace", source);
+  EXPECT_TRUE(compiler) << compiler.error().str();
+  return compiler ? std::move(*compiler) : nullptr;
+}
+
+lace::KernelPlan causalPlan(int seq = 100) {
+  auto compiler = compile("pattern c() { mask = causal; }\n");
+  auto plan = compiler->plan({1, 2, 0, seq, 0});
+  EXPECT_TRUE(plan) << plan.error().str();
+  return *plan;
+}
+
+TEST(Plan, DescribesTheKernelAndTheLayout) {
+  lace::KernelPlan plan = causalPlan(300);
+  EXPECT_EQ(plan.validate(), "");
+  EXPECT_EQ(plan.shape.kvHeads, 2);
+  EXPECT_EQ(plan.shape.seqK, 300);
+  // d64 tiles are 128 x 64: 3 x 5 tiles, one layout for both heads.
+  EXPECT_EQ(plan.layout.numQTiles, 3);
+  EXPECT_EQ(plan.layout.numKTiles, 5);
+  EXPECT_EQ(plan.layout.numLayouts, 1);
+  EXPECT_EQ(plan.layout.headToLayout, (std::vector<std::int32_t>{0, 0}));
+  EXPECT_EQ(plan.layout.nonEmptyTiles(0), 2 + 4 + 5);
+  EXPECT_NEAR(plan.computedFlops() / plan.denseFlops(),
+              11.0 * 128 * 64 / (300.0 * 300), 1e-12);
+  EXPECT_NE(plan.kernelIr.find("lace_kernel"), std::string::npos);
+  EXPECT_NE(plan.spec.liveBody.find("return"), std::string::npos);
+}
+
+TEST(Plan, BadShapesAndOptionsAreErrors) {
+  auto compiler = compile("pattern c() { mask = causal; }\n");
+  struct Bad {
+    lace::ProblemShape shape;
+    int headDim;
+    const char *message;
+  } cases[] = {
+      {{1, 4, 3, 64, 0}, 64, "kv_heads 3 does not divide heads 4"},
+      {{0, 4, 0, 64, 0}, 64, "batch 0 is not in [1, 65535]"},
+      {{1, 4, 0, 0, 0}, 64, "seq_q 0 is not in [1, 2^31)"},
+      {{1, 4, 0, 64, -1}, 64, "seq_k -1 is not in [1, 2^31)"},
+      {{1, 4, 0, 64, 0}, 40, "head dim 40 is not a multiple of 16"},
+  };
+  for (const Bad &bad : cases) {
+    lace::PlanOptions options;
+    options.headDim = bad.headDim;
+    auto plan = compiler->plan(bad.shape, options);
+    ASSERT_FALSE(plan) << bad.message;
+    EXPECT_NE(plan.error().message().find(bad.message), std::string::npos)
+        << plan.error().message();
+  }
+  lace::PlanOptions tiles;
+  tiles.tiles = {96, 64, 4, 2};
+  auto plan = compiler->plan({1, 1, 0, 64, 0}, tiles);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message().find("block_m 96"), std::string::npos);
+}
+
+TEST(Plan, BadFilesAndParametersComeWithDiagnostics) {
+  auto broken = lace::Compiler::fromSource("bad.lace",
+                                           "pattern p() {\n  mask = causl;\n}\n");
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().details().find("bad.lace:2:10: error:"),
+            std::string::npos)
+      << broken.error().str();
+  EXPECT_NE(broken.error().details().find("^"), std::string::npos);
+
+  auto compiler = compile("pattern w(window: int = 4) { mask = local(before "
+                          "= window, after = 0); }\n");
+  compiler->setParam("window", "lots");
+  auto plan = compiler->plan({1, 1, 0, 64, 0});
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().details().find("test.lace:1:"), std::string::npos)
+      << plan.error().str();
+  EXPECT_TRUE(compiler->select("nope").has_value());
+  EXPECT_EQ(compiler->select("nope")->message(),
+            "no pattern named 'nope' (the file defines w)");
+}
+
+TEST(Plan, ValidateCatchesMalformedTables) {
+  lace::KernelPlan plan = causalPlan(300);
+  lace::KernelPlan bad = plan;
+  bad.layout.headToLayout[1] = 3;
+  EXPECT_NE(bad.validate().find("head 1 names layout 3 of 1"),
+            std::string::npos);
+  bad = plan;
+  bad.layout.numKTiles = 4;
+  EXPECT_NE(bad.validate().find("need 3 x 5"), std::string::npos);
+  bad = plan;
+  if (bad.layout.form == lace::LayoutTables::Form::BSR)
+    bad.layout.bsrColIdx.back() = 9;
+  else
+    bad.layout.runs[bad.layout.runs.size() - 2] = 9;
+  EXPECT_NE(bad.validate().find("outside [0, 5)"), std::string::npos)
+      << bad.validate();
+}
+
+TEST(Runtime, LoadsHitTheMemoryThenTheDiskCache) {
+  ScratchDir scratch;
+  lace::KernelPlan plan = causalPlan();
+  {
+    auto runtime = emulator(scratch.path);
+    auto first = runtime->load(plan);
+    ASSERT_TRUE(first) << first.error().str();
+    EXPECT_FALSE((*first)->fromCache());
+    auto second = runtime->load(plan);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE((*second)->fromCache());
+    EXPECT_EQ(runtime->cache().stats().memoryHits, 1u);
+  }
+  auto fresh = emulator(scratch.path); // a new process would see the same
+  auto third = fresh->load(plan);
+  ASSERT_TRUE(third);
+  EXPECT_TRUE((*third)->fromCache());
+  EXPECT_EQ(fresh->cache().stats().diskHits, 1u);
+}
+
+TEST(Runtime, PatternsWithTheSameIrShareAKernelAndOthersDoNot) {
+  ScratchDir scratch;
+  auto runtime = emulator(scratch.path);
+  auto a = compile("pattern first() { mask = causal; }\n")->plan({1, 2, 0, 90, 0});
+  auto b = compile("pattern second() { mask = causal; }\n")->plan({1, 2, 0, 90, 0});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(runtime->load(*a));
+  auto shared = runtime->load(*b);
+  ASSERT_TRUE(shared);
+  EXPECT_TRUE((*shared)->fromCache());
+  // Another dtype, head dim or tile shape is another kernel.
+  auto compiler = compile("pattern first() { mask = causal; }\n");
+  lace::PlanOptions options;
+  options.dtype = lace::DType::BF16;
+  auto bf16 = compiler->plan({1, 2, 0, 90, 0}, options);
+  ASSERT_TRUE(bf16);
+  auto other = runtime->load(*bf16);
+  ASSERT_TRUE(other);
+  EXPECT_FALSE((*other)->fromCache());
+}
+
+TEST(Runtime, BadTensorsAreClearErrors) {
+  ScratchDir scratch;
+  auto runtime = emulator(scratch.path);
+  lace::KernelPlan plan = causalPlan();
+  auto kernel = runtime->load(plan);
+  ASSERT_TRUE(kernel);
+  alignas(16) static std::uint16_t data[2 * 100 * 2 * 64 + 8];
+  auto good = lace::TensorRef::contiguous(data, 1, 100, 2, 64);
+  auto check = [&](lace::TensorRef q, const std::string &message) {
+    auto error = (*kernel)->forward(q, good, good, good, nullptr);
+    ASSERT_TRUE(error) << message;
+    EXPECT_NE(error->message().find(message), std::string::npos)
+        << error->message();
+  };
+  auto shape = good;
+  shape.shape[1] = 99;
+  check(shape, "q has shape [1, 99, 2, 64], the kernel was planned for [1, "
+               "100, 2, 64]");
+  auto strided = good;
+  strided.strides[3] = 2;
+  check(strided, "q must be contiguous in head_dim");
+  auto odd = good;
+  odd.strides[1] = 129;
+  check(odd, "stride 129 of dimension 1 is not a non-negative multiple of 8");
+  auto misaligned = good;
+  misaligned.data = data + 1;
+  check(misaligned, "q is not 16-byte aligned");
+  auto null = good;
+  null.data = nullptr;
+  check(null, "q is null");
+  EXPECT_FALSE((*kernel)->forward(good, good, good, good, nullptr));
+}
+
+TEST(Runtime, AnInvalidPlanIsRejectedAtLoad) {
+  ScratchDir scratch;
+  auto runtime = emulator(scratch.path);
+  lace::KernelPlan plan = causalPlan();
+  plan.layout.headToLayout = {0};
+  auto kernel = runtime->load(plan);
+  ASSERT_FALSE(kernel);
+  EXPECT_NE(kernel.error().message().find("invalid plan: layout: "
+                                          "head_to_layout has 1 entries for 2 "
+                                          "heads"),
+            std::string::npos)
+      << kernel.error().message();
+}
+
+TEST(Runtime, BadBackendChoicesAreErrors) {
+  setenv("LACE_DEVICE", "tpu", 1);
+  auto runtime = lace::Runtime::create();
+  unsetenv("LACE_DEVICE");
+  ASSERT_FALSE(runtime);
+  EXPECT_EQ(runtime.error().message(),
+            "LACE_DEVICE is 'tpu': expected cuda, emulator or auto");
+  // No GPU driver here: asking for CUDA explicitly fails with the driver's
+  // reason (on a GPU machine this succeeds instead).
+  lace::RuntimeOptions cuda;
+  cuda.backend = lace::Backend::Cuda;
+  auto gpu = lace::Runtime::create(cuda);
+  if (!gpu) {
+    EXPECT_FALSE(gpu.error().message().empty());
+  }
+}
+
+TEST(CApi, ReportsFailuresAsMessages) {
+  lace_compiler *compiler = nullptr;
+  EXPECT_EQ(lace_compiler_open("/no/such/file.lace", &compiler), LACE_ERROR);
+  EXPECT_EQ(compiler, nullptr);
+  EXPECT_NE(std::string(lace_last_error()).find("/no/such/file.lace"),
+            std::string::npos);
+  EXPECT_EQ(lace_compiler_open(nullptr, &compiler), LACE_ERROR);
+  EXPECT_STREQ(lace_last_error(), "lace_compiler_open: path is null");
+  ASSERT_EQ(lace_compiler_open_source("c.lace", "pattern c() { mask = causal; }",
+                                      &compiler),
+            LACE_OK);
+  lace_shape shape{1, 2, 0, 64, 0};
+  lace_plan *plan = nullptr;
+  EXPECT_EQ(lace_compiler_plan(compiler, &shape, static_cast<lace_dtype>(7), 64,
+                               &plan),
+            LACE_ERROR);
+  EXPECT_STREQ(lace_last_error(), "lace_compiler_plan: unknown dtype 7");
+  ASSERT_EQ(lace_compiler_plan(compiler, &shape, LACE_DTYPE_BF16, 64, &plan),
+            LACE_OK);
+  EXPECT_GT(lace_plan_density(plan), 0.5);
+  EXPECT_EQ(lace_runtime_load(nullptr, plan, nullptr), LACE_ERROR);
+  EXPECT_STREQ(lace_last_error(), "lace_runtime_load: runtime is null");
+  lace_plan_free(plan);
+  lace_compiler_free(compiler);
+}
+
+} // namespace
