@@ -17,6 +17,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
+
 namespace lace {
 
 namespace fe = frontend;
@@ -181,6 +183,21 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads) {
 
 } // namespace
 
+BundledPlan Compiler::bundle(KernelPlan plan) const {
+  BundledPlan bundled;
+  bundled.plan = std::move(plan);
+  const fe::SourceManager &sources = *state_->sources;
+  const fe::FileId main = state_->program.mainFile;
+  bundled.sources.push_back({std::string(sources.path(main)),
+                             std::string(sources.contents(main))});
+  for (const fe::ParsedFile &file : state_->program.files)
+    if (file.file != main)
+      bundled.sources.push_back({std::string(sources.path(file.file)),
+                                 std::string(sources.contents(file.file))});
+  bundled.params = params_;
+  return bundled;
+}
+
 Expected<ReferenceOutputs> Compiler::reference(const AttentionInputs &inputs,
                                                float scale) const {
   const ProblemShape &shape = inputs.shape;
@@ -295,13 +312,17 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
   pipeline.blockM = tiles.blockM;
   pipeline.blockN = tiles.blockN;
   {
+    const auto start = std::chrono::steady_clock::now();
     mlir::PassManager pm(&context);
     buildLayoutPipeline(pm, pipeline);
     if (mlir::failed(pm.run(*module)))
       return Error("planning " + selected_ + ": the layout pipeline failed",
                    collector.text());
+    plan.layout = tablesFrom(*module, shape.heads);
+    plan.layoutSeconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
   }
-  plan.layout = tablesFrom(*module, shape.heads);
   if (std::string why = plan.validate(); !why.empty())
     return Error("planning " + selected_ + ": inconsistent plan: " + why);
   return plan;

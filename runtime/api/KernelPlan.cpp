@@ -3,6 +3,7 @@
 
 #include "lace_params.cuh"
 
+#include <algorithm>
 #include <sstream>
 
 namespace lace {
@@ -113,12 +114,33 @@ std::string LayoutTables::validate(std::int64_t heads) const {
 }
 
 double KernelPlan::computedFlops() const {
+  // Elements of the computed tiles inside the problem (the last row and
+  // column of tiles are clipped to seq_q and seq_k).
   const jit::TileConfig t = spec.resolvedTiles();
-  double tiles = 0;
-  for (std::int32_t layout : this->layout.headToLayout)
-    tiles += static_cast<double>(this->layout.nonEmptyTiles(layout));
-  return 4.0 * t.blockM * t.blockN * spec.headDim * tiles *
-         static_cast<double>(shape.batch);
+  const LayoutTables &l = layout;
+  auto columns = [&](std::int64_t begin, std::int64_t end) {
+    return std::min(end * t.blockN, shape.seqK) - begin * t.blockN;
+  };
+  std::vector<double> perLayout(static_cast<std::size_t>(l.numLayouts), 0.0);
+  for (std::int32_t g = 0; g < l.numLayouts; ++g)
+    for (std::int32_t r = 0; r < l.numQTiles; ++r) {
+      const std::int64_t rows =
+          std::min<std::int64_t>(t.blockM, shape.seqQ - std::int64_t{r} * t.blockM);
+      const std::size_t slot = static_cast<std::size_t>(g) * (l.numQTiles + 1) + r;
+      std::int64_t cols = 0;
+      if (l.form == LayoutTables::Form::Runs) {
+        for (std::int32_t i = l.rowOffsets[slot]; i < l.rowOffsets[slot + 1]; ++i)
+          cols += columns(l.runs[3 * i], l.runs[3 * i + 1]);
+      } else {
+        for (std::int32_t i = l.bsrRowPtr[slot]; i < l.bsrRowPtr[slot + 1]; ++i)
+          cols += columns(l.bsrColIdx[i], l.bsrColIdx[i] + 1);
+      }
+      perLayout[static_cast<std::size_t>(g)] += static_cast<double>(rows * cols);
+    }
+  double elements = 0;
+  for (std::int32_t g : l.headToLayout)
+    elements += perLayout[static_cast<std::size_t>(g)];
+  return 4.0 * spec.headDim * elements * static_cast<double>(shape.batch);
 }
 
 double KernelPlan::denseFlops() const {

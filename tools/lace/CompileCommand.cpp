@@ -10,8 +10,11 @@
 #include "Commands.h"
 #include "Session.h"
 
+#include "KernelOptions.h"
 #include "LayoutOptions.h"
+#include "lace/Compiler.h"
 #include "lace/Lowering/LowerToLace.h"
+#include "lace/Runtime/KernelBundle.h"
 #include "lace/Transforms/Export.h"
 #include "lace/Transforms/LacePasses.h"
 
@@ -35,15 +38,46 @@ bool hasParam(const Pattern &pattern, const std::string &name) {
 
 } // namespace
 
+/// --emit=bundle: plans the pattern for the shape and kernel options and
+/// writes a kernel bundle to `output`.
+int writeBundleFile(const PatternOptions &pattern, LayoutOptions shape,
+                    const KernelOptions &kernel, const std::string &output,
+                    bool tilesGiven) {
+  if (output.empty())
+    return usageError("--emit=bundle writes a file: give -o FILE");
+  if (shape.seqQ <= 0)
+    return usageError("--emit=bundle needs a sequence length: --seq N");
+  if (!tilesGiven)
+    shape.blockM = shape.blockN = 0; // the kernel's default tiles
+  KernelPlan plan;
+  std::unique_ptr<Compiler> compiler =
+      planFromOptions(pattern, shape, kernel, plan);
+  if (!compiler)
+    return 1;
+  if (auto error = saveBundleFile(output, {compiler->bundle(std::move(plan))})) {
+    std::cerr << "lace: error: " << error->str() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 int runCompile(std::span<const std::string> args) {
   PatternOptions options;
   LayoutOptions layout;
-  std::string emit = "mlir";
-  bool locations = false;
+  KernelOptions kernel;
+  std::string emit = "mlir", output;
+  bool locations = false, tilesGiven = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string error;
-    if (takeValue(args, i, "--emit", emit))
+    if (takeValue(args, i, "--emit", emit) || takeValue(args, i, "-o", output))
       continue;
+    if (parseKernelOption(args, i, kernel, error)) {
+      if (!error.empty())
+        return usageError(error);
+      continue;
+    }
+    if (args[i].rfind("--block-", 0) == 0)
+      tilesGiven = true;
     if (parseLayoutOption(args, i, layout, error)) {
       if (!error.empty())
         return usageError(error);
@@ -65,11 +99,13 @@ int runCompile(std::span<const std::string> args) {
   if (options.file.empty())
     return usageError(
         "'compile' expects a file: lace compile FILE --emit=mlir");
+  if (emit == "bundle")
+    return writeBundleFile(options, layout, kernel, output, tilesGiven);
   if (emit != "mlir" && emit != "layout" && emit != "schedule" &&
       emit != "layout-mlir")
     return usageError("unsupported --emit value '" + emit +
-                      "', expected 'mlir', 'layout', 'schedule' or "
-                      "'layout-mlir'");
+                      "', expected 'mlir', 'layout', 'schedule', "
+                      "'layout-mlir' or 'bundle'");
 
   Session session;
   if (!session.load(options.file))

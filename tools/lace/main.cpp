@@ -26,21 +26,24 @@ constexpr std::array kCommands = {
             "list the CUDA devices (arch, SMs, memory); exits 1 without a "
             "CUDA driver",
             lace::tool::runDevices},
-#ifdef LACE_WITH_MLIR
-    Command{"compile",
-            "FILE --emit=mlir [--locations] [--pattern NAME] "
-            "[--param name=value]...",
-            "lower the patterns to the lace dialect and print the IR",
-            lace::tool::runCompile},
     Command{"run",
             "FILE --seq N [--seq-k N] [--heads H] [--kv-heads H] [--batch B] "
-            "[--head-dim D] [--dtype f16|bf16] [--device auto|cuda|emulator] "
-            "[--block-m M] [--block-n N] [--seed S] [--repeat R] [--no-check] "
-            "[--pattern NAME] [--param name=value]...",
-            "compile the pattern's kernel, run it on the GPU (or the CPU "
-            "emulator) on random inputs, check it against the float64 "
-            "reference and print the error and the time",
+            "[--head-dim D] [--dtype f16|bf16] [--block-m M] [--block-n N] "
+            "[--pattern NAME] [--param name=value]... | --bundle FILE "
+            "[--index I]; [--device auto|cuda|emulator] [--seed S] "
+            "[--repeat R] [--no-check]",
+            "run the pattern's kernel on the GPU (or the CPU emulator) on "
+            "random inputs, check it against the float64 reference and "
+            "print the error and the time",
             lace::tool::runRun},
+#ifdef LACE_WITH_MLIR
+    Command{"compile",
+            "FILE --emit=mlir|layout|schedule|layout-mlir|bundle [-o FILE] "
+            "[--locations] [--pattern NAME] [--param name=value]... [--seq N "
+            "...] [--head-dim D] [--dtype f16|bf16]",
+            "print the lace dialect IR, the layouts or the schedule (JSON), "
+            "or write a kernel bundle for the runtime",
+            lace::tool::runCompile},
 #endif
 };
 

@@ -52,6 +52,10 @@ public:
   Expected<KernelPlan> plan(const ProblemShape &shape,
                             const PlanOptions &options = {}) const;
 
+  /// The plan with what a bundle needs to stand alone: the .lace sources
+  /// and the parameters (KernelBundle.h).
+  BundledPlan bundle(KernelPlan plan) const;
+
   /// Dense float64 attention on `inputs` for the selected pattern with the
   /// same parameters, masked and scored by the interpreter (Reference.h).
   Expected<ReferenceOutputs> reference(const AttentionInputs &inputs,

@@ -10,6 +10,7 @@
 #define LACE_REFERENCE_H
 
 #include "lace/Runtime/HostTensors.h"
+#include "lace/Runtime/KernelBundle.h"
 
 #include <cstdint>
 #include <string>
@@ -29,6 +30,12 @@ struct ReferenceOutputs {
 ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
                                     const AttentionInputs &inputs,
                                     float scale = 0.f);
+
+/// The reference for a bundled plan: its pattern is loaded from the .lace
+/// sources the bundle carries, with the bundle's parameters.
+Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
+                                              const AttentionInputs &inputs,
+                                              float scale = 0.f);
 
 /// How far a kernel's outputs are from the reference.
 struct Agreement {

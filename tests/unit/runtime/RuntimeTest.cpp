@@ -62,8 +62,9 @@ TEST(Plan, DescribesTheKernelAndTheLayout) {
   EXPECT_EQ(plan.layout.numLayouts, 1);
   EXPECT_EQ(plan.layout.headToLayout, (std::vector<std::int32_t>{0, 0}));
   EXPECT_EQ(plan.layout.nonEmptyTiles(0), 2 + 4 + 5);
+  // Rows 0-127: keys [0, 128); 128-255: [0, 256); 256-299: [0, 300).
   EXPECT_NEAR(plan.computedFlops() / plan.denseFlops(),
-              11.0 * 128 * 64 / (300.0 * 300), 1e-12);
+              (128.0 * 128 + 128.0 * 256 + 44.0 * 300) / (300.0 * 300), 1e-12);
   EXPECT_NE(plan.kernelIr.find("lace_kernel"), std::string::npos);
   EXPECT_NE(plan.spec.liveBody.find("return"), std::string::npos);
 }

@@ -71,9 +71,12 @@ struct KernelPlan {
   jit::KernelSpec spec;
   ProblemShape shape; ///< resolved
   LayoutTables layout;
+  /// Wall time of the layout pipeline that built `layout` (specialise,
+  /// classify, materialise, schedule), on the machine that planned it.
+  double layoutSeconds = 0;
 
-  /// FLOPs of the computed tiles (4 * block_m * block_n * head_dim each,
-  /// QK^T and PV), over every batch and head.
+  /// FLOPs of the computed tiles (4 * head_dim per element, QK^T and PV;
+  /// edge tiles clipped to the sequence lengths), over every batch and head.
   double computedFlops() const;
   /// The same for dense attention of this shape (every key, every query).
   double denseFlops() const;

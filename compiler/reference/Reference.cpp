@@ -1,7 +1,9 @@
 //===- Reference.cpp - Dense float64 attention on the interpreter ---------===//
 #include "lace/Reference.h"
 
+#include "lace/Frontend/Diagnostics.h"
 #include "lace/Frontend/Interpreter.h"
+#include "lace/Frontend/Program.h"
 
 #include <cmath>
 #include <limits>
@@ -74,6 +76,36 @@ ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
       }
     }
   return out;
+}
+
+Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
+                                              const AttentionInputs &inputs,
+                                              float scale) {
+  if (bundled.sources.empty())
+    return Error("the bundle of " + bundled.plan.pattern +
+                 " carries no .lace sources: no reference");
+  frontend::MemoryFileProvider memory;
+  for (const BundleSource &source : bundled.sources)
+    memory.add(source.path, source.text);
+  frontend::SourceManager sources(memory);
+  frontend::DiagnosticEngine diags(sources);
+  frontend::Program program =
+      frontend::loadProgram(sources, bundled.sources.front().path, diags);
+  const frontend::Pattern *pattern = program.find(bundled.plan.pattern);
+  if (!program.ok || !pattern)
+    return Error("cannot load the bundled pattern " + bundled.plan.pattern,
+                 diags.renderAll());
+  std::vector<frontend::ParamOverride> overrides;
+  for (const auto &[name, value] : bundled.params)
+    overrides.push_back({name, value});
+  const ProblemShape &s = inputs.shape;
+  std::unique_ptr<frontend::Instance> instance = frontend::instantiate(
+      *pattern, overrides, {s.batch, s.heads, s.seqQ, s.seqK}, diags);
+  if (!instance)
+    return Error("instantiating the bundled pattern " + bundled.plan.pattern +
+                     " failed",
+                 diags.renderAll());
+  return referenceAttention(*instance, inputs, scale);
 }
 
 Agreement compareWithReference(const ReferenceOutputs &ref,
