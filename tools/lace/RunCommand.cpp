@@ -172,7 +172,10 @@ int runRun(std::span<const std::string> args) {
             parsePatternOption(args, i, pattern, error);
 #endif
     if (!known)
-      error = "unknown option '" + args[i] + "'";
+      error = args[i].empty() || args[i][0] != '-'
+                  ? "this build has no compiler (LACE_RUNTIME_ONLY): expected "
+                    "--bundle FILE, not '" + args[i] + "'"
+                  : "unknown option '" + args[i] + "'";
     if (!error.empty())
       return usageError(error);
   }

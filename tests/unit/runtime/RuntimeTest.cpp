@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lace/Compiler.h"
+#include "lace/Runtime/KernelBundle.h"
 #include "lace/Runtime/Runtime.h"
 #include "lace/lace.h"
 
@@ -239,6 +240,88 @@ TEST(Runtime, BadBackendChoicesAreErrors) {
   if (!gpu) {
     EXPECT_FALSE(gpu.error().message().empty());
   }
+}
+
+// ---- Kernel bundles -----------------------------------------------------
+
+lace::BundledPlan bundledBigBird() {
+  auto compiler = compile("pattern bb(seed: int = 3) {\n"
+                          "  mask = causal | random(per_row = 1, granularity "
+                          "= 32, seed = seed);\n}\n");
+  compiler->setParam("seed", "11");
+  lace::PlanOptions options;
+  options.dtype = lace::DType::BF16;
+  options.headDim = 128;
+  auto plan = compiler->plan({2, 4, 2, 200, 170}, options);
+  EXPECT_TRUE(plan) << plan.error().str();
+  lace::BundledPlan bundled = compiler->bundle(std::move(*plan));
+  bundled.metadata["note"] = "two\nlines";
+  return bundled;
+}
+
+TEST(Bundle, RoundTripsEveryField) {
+  lace::BundledPlan original = bundledBigBird();
+  const std::string text = lace::writeBundle({original, original});
+  auto read = lace::readBundle(text, "test.lacebundle");
+  ASSERT_TRUE(read) << read.error().str();
+  ASSERT_EQ(read->size(), 2u);
+  const lace::BundledPlan &back = (*read)[1];
+  const lace::KernelPlan &a = original.plan, &b = back.plan;
+  EXPECT_EQ(b.pattern, a.pattern);
+  EXPECT_EQ(b.shape, a.shape);
+  EXPECT_EQ(b.kernelIr, a.kernelIr);
+  EXPECT_EQ(b.spec.liveBody, a.spec.liveBody);
+  EXPECT_EQ(b.spec.helpers, a.spec.helpers);
+  EXPECT_EQ(lace::jit::KernelSource::generate(b.spec),
+            lace::jit::KernelSource::generate(a.spec));
+  EXPECT_EQ(b.layout.form, a.layout.form);
+  EXPECT_EQ(b.layout.headToLayout, a.layout.headToLayout);
+  EXPECT_EQ(b.layout.rowOffsets, a.layout.rowOffsets);
+  EXPECT_EQ(b.layout.runs, a.layout.runs);
+  EXPECT_EQ(b.layout.bsrColIdx, a.layout.bsrColIdx);
+  EXPECT_EQ(b.layout.bsrIsFull, a.layout.bsrIsFull);
+  EXPECT_EQ(b.computedFlops(), a.computedFlops());
+  ASSERT_EQ(back.sources.size(), 1u);
+  EXPECT_EQ(back.sources[0].text, original.sources[0].text);
+  EXPECT_EQ(back.params, original.params);
+  EXPECT_EQ(back.metadata.at("note"), "two\nlines");
+  // The bundled sources reproduce the reference without the compiler.
+  lace::AttentionInputs in =
+      lace::randomInputs(b.shape, b.spec.dtype, b.spec.headDim, 3);
+  auto fromBundle = lace::referenceForBundle(back, in);
+  ASSERT_TRUE(fromBundle) << fromBundle.error().str();
+  EXPECT_EQ(fromBundle->lse.size(), 2u * 4 * 200);
+}
+
+TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
+  const std::string text = lace::writeBundle({bundledBigBird()});
+  auto error = [](std::string_view bad) {
+    auto read = lace::readBundle(bad, "b.lacebundle");
+    EXPECT_FALSE(read);
+    return read ? std::string() : read.error().message();
+  };
+  EXPECT_EQ(error("PK\x03\x04zip"),
+            "b.lacebundle is not a Lace kernel bundle (no 'lace-bundle' header)");
+  EXPECT_NE(error("lace-bundle 2\nplans 0\n").find(
+                "is a version 2 bundle; this runtime reads version 1"),
+            std::string::npos);
+  EXPECT_NE(error(text.substr(0, text.size() / 2)).find("truncated"),
+            std::string::npos);
+  std::string unknown = text;
+  unknown.replace(unknown.find("head_dim"), 8, "head_dix");
+  EXPECT_NE(error(unknown).find("b.lacebundle:8: unexpected 'head_dix'"),
+            std::string::npos)
+      << error(unknown);
+  std::string inconsistent = text;
+  inconsistent.replace(inconsistent.find("head_to_layout 4"), 16,
+                       "head_to_layout 3");
+  EXPECT_NE(error(inconsistent).find("announces 3 values and has 4"),
+            std::string::npos)
+      << error(inconsistent);
+  std::string badTables = text;
+  badTables.replace(badTables.find("layout_dims "), 12, "layout_dims 9");
+  EXPECT_NE(error(badTables).find("inconsistent"), std::string::npos)
+      << error(badTables);
 }
 
 TEST(CApi, ReportsFailuresAsMessages) {
