@@ -94,6 +94,11 @@ Expected<std::unique_ptr<Driver>> Driver::fromApi(const DriverApi &api,
       reinterpret_cast<const void *>(api.memcpyHtoD),
       reinterpret_cast<const void *>(api.memcpyDtoH),
       reinterpret_cast<const void *>(api.streamSynchronize),
+      reinterpret_cast<const void *>(api.eventCreate),
+      reinterpret_cast<const void *>(api.eventRecord),
+      reinterpret_cast<const void *>(api.eventSynchronize),
+      reinterpret_cast<const void *>(api.eventElapsedTime),
+      reinterpret_cast<const void *>(api.eventDestroy),
       reinterpret_cast<const void *>(api.getErrorName),
       reinterpret_cast<const void *>(api.getErrorString),
   };
@@ -183,6 +188,16 @@ Driver::open(const std::vector<std::string> &libraryNames) {
        reinterpret_cast<void **>(&api.memcpyDtoH)},
       {"cuStreamSynchronize", "cuStreamSynchronize",
        reinterpret_cast<void **>(&api.streamSynchronize)},
+      {"cuEventCreate", "cuEventCreate",
+       reinterpret_cast<void **>(&api.eventCreate)},
+      {"cuEventRecord", "cuEventRecord",
+       reinterpret_cast<void **>(&api.eventRecord)},
+      {"cuEventSynchronize", "cuEventSynchronize",
+       reinterpret_cast<void **>(&api.eventSynchronize)},
+      {"cuEventElapsedTime", "cuEventElapsedTime",
+       reinterpret_cast<void **>(&api.eventElapsedTime)},
+      {"cuEventDestroy", "cuEventDestroy_v2",
+       reinterpret_cast<void **>(&api.eventDestroy)},
       {"cuGetErrorName", "cuGetErrorName",
        reinterpret_cast<void **>(&api.getErrorName)},
       {"cuGetErrorString", "cuGetErrorString",
@@ -522,6 +537,59 @@ std::optional<Error> launch(const Function &function, Dim3 grid, Dim3 block,
 std::optional<Error> synchronize(const Driver &driver, CUstream stream) {
   return driver.check(driver.api().streamSynchronize(stream),
                       "cuStreamSynchronize", "waiting for the stream");
+}
+
+Expected<Event> Event::create(const Context &context) {
+  Event event;
+  event.driver_ = &context.driver();
+  if (auto error = context.setCurrent())
+    return std::move(*error);
+  if (auto error = event.driver_->check(
+          event.driver_->api().eventCreate(&event.event_, 0), "cuEventCreate",
+          "creating a timing event"))
+    return std::move(*error);
+  return event;
+}
+
+std::optional<Error> Event::record(CUstream stream) const {
+  return driver_->check(driver_->api().eventRecord(event_, stream),
+                        "cuEventRecord", "recording a timing event");
+}
+
+Expected<float> Event::elapsed(const Event &start, const Event &end) {
+  const Driver &driver = *end.driver_;
+  if (auto error = driver.check(driver.api().eventSynchronize(end.event_),
+                                "cuEventSynchronize", "waiting for an event"))
+    return std::move(*error);
+  float ms = 0;
+  if (auto error = driver.check(
+          driver.api().eventElapsedTime(&ms, start.event_, end.event_),
+          "cuEventElapsedTime", "timing between events"))
+    return std::move(*error);
+  return ms;
+}
+
+Event::Event(Event &&other) noexcept
+    : driver_(other.driver_), event_(other.event_) {
+  other.event_ = nullptr;
+}
+
+Event &Event::operator=(Event &&other) noexcept {
+  if (this != &other) {
+    reset();
+    driver_ = other.driver_;
+    event_ = other.event_;
+    other.event_ = nullptr;
+  }
+  return *this;
+}
+
+Event::~Event() { reset(); }
+
+void Event::reset() {
+  if (event_)
+    driver_->api().eventDestroy(event_); // nothing to report in a destructor
+  event_ = nullptr;
 }
 
 } // namespace lace::cuda

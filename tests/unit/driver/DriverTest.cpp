@@ -48,6 +48,17 @@ CUcontext fakeContext() { return reinterpret_cast<CUcontext>(0x1000); }
 
 DriverApi fakeApi() {
   DriverApi api;
+  api.eventCreate = +[](CUevent *event, unsigned) {
+    *event = reinterpret_cast<CUevent>(0x3000);
+    return kCudaSuccess;
+  };
+  api.eventRecord = +[](CUevent, CUstream) { return kCudaSuccess; };
+  api.eventSynchronize = +[](CUevent) { return kCudaSuccess; };
+  api.eventElapsedTime = +[](float *ms, CUevent, CUevent) {
+    *ms = 1.5f;
+    return kCudaSuccess;
+  };
+  api.eventDestroy = +[](CUevent) { return kCudaSuccess; };
   api.init = +[](unsigned) { return fake.initResult; };
   api.driverGetVersion = +[](int *v) {
     *v = 12080;
@@ -337,6 +348,19 @@ TEST_F(FakeDriverTest, ContextReleasedOnceAcrossMoves) {
   }
   EXPECT_EQ(fake.retains, 2);
   EXPECT_EQ(fake.releases, 2);
+}
+
+TEST_F(FakeDriverTest, EventsTimeBetweenRecords) {
+  auto context = Context::retain(device());
+  ASSERT_TRUE(context);
+  auto start = Event::create(*context);
+  auto end = Event::create(*context);
+  ASSERT_TRUE(start && end) << (start ? end.error() : start.error()).str();
+  EXPECT_FALSE(start->record(nullptr));
+  EXPECT_FALSE(end->record(nullptr));
+  auto ms = Event::elapsed(*start, *end);
+  ASSERT_TRUE(ms) << ms.error().str();
+  EXPECT_EQ(*ms, 1.5f);
 }
 
 TEST_F(FakeDriverTest, ModuleUnloadedOnceAndFunctionLookup) {

@@ -40,6 +40,7 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *; ///< null: the legacy default stream
+using CUevent = struct CUevent_st *;
 
 inline constexpr CUresult kCudaSuccess = 0;
 inline constexpr CUresult kCudaErrorNoDevice = 100;
@@ -86,6 +87,12 @@ struct DriverApi {
   CUresult (*memcpyDtoH)(void *dst, CUdeviceptr src,
                          std::size_t bytes) = nullptr;
   CUresult (*streamSynchronize)(CUstream stream) = nullptr;
+  CUresult (*eventCreate)(CUevent *event, unsigned flags) = nullptr;
+  CUresult (*eventRecord)(CUevent event, CUstream stream) = nullptr;
+  CUresult (*eventSynchronize)(CUevent event) = nullptr;
+  CUresult (*eventElapsedTime)(float *milliseconds, CUevent start,
+                               CUevent end) = nullptr;
+  CUresult (*eventDestroy)(CUevent event) = nullptr;
   CUresult (*getErrorName)(CUresult result, const char **name) = nullptr;
   CUresult (*getErrorString)(CUresult result,
                              const char **description) = nullptr;
@@ -291,6 +298,28 @@ std::optional<Error> launch(const Function &function, Dim3 grid, Dim3 block,
 
 /// cuStreamSynchronize.
 std::optional<Error> synchronize(const Driver &driver, CUstream stream);
+
+/// A CUDA event for timing work on a stream. Move-only; destroyed with it.
+class Event {
+public:
+  static Expected<Event> create(const Context &context);
+  /// Records the event at the current end of `stream`.
+  std::optional<Error> record(CUstream stream) const;
+  /// Milliseconds between two recorded events (waits for `end`).
+  static Expected<float> elapsed(const Event &start, const Event &end);
+
+  Event(Event &&other) noexcept;
+  Event &operator=(Event &&other) noexcept;
+  Event(const Event &) = delete;
+  Event &operator=(const Event &) = delete;
+  ~Event();
+
+private:
+  Event() = default;
+  void reset();
+  const Driver *driver_ = nullptr;
+  CUevent event_ = nullptr;
+};
 
 } // namespace lace::cuda
 
