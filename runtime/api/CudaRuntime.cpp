@@ -186,6 +186,57 @@ public:
     return run;
   }
 
+  Expected<std::vector<double>> time(const Kernel &kernel,
+                                     const AttentionInputs &in, int warmup,
+                                     int repeats, int rotations) override {
+    if (auto error = context_.setCurrent())
+      return std::move(*error);
+    const ProblemShape &s = in.shape;
+    const int d = in.headDim;
+    const AttentionOutputs out = AttentionOutputs::poisoned(in);
+    struct Set {
+      TensorRef q, k, v, o;
+      float *lse;
+    };
+    std::vector<cuda::DeviceBuffer> keep;
+    std::vector<Set> sets;
+    for (int r = 0; r < std::max(1, rotations); ++r) {
+      auto q = upload(context_, in.q, keep);
+      auto k = upload(context_, in.k, keep);
+      auto v = upload(context_, in.v, keep);
+      auto o = upload(context_, out.o, keep);
+      auto lse = upload(context_, out.lse, keep);
+      if (!q || !k || !v || !o || !lse)
+        return Error("allocating input set " + std::to_string(r) +
+                     " on the device failed (out of memory?)");
+      sets.push_back({TensorRef::contiguous(*q, s.batch, s.seqQ, s.heads, d),
+                      TensorRef::contiguous(*k, s.batch, s.seqK, s.kvHeads, d),
+                      TensorRef::contiguous(*v, s.batch, s.seqK, s.kvHeads, d),
+                      TensorRef::contiguous(*o, s.batch, s.seqQ, s.heads, d),
+                      const_cast<float *>(*lse)});
+    }
+    auto start = cuda::Event::create(context_);
+    auto end = cuda::Event::create(context_);
+    if (!start || !end)
+      return (start ? end.error() : start.error());
+    std::vector<double> seconds;
+    for (int i = 0; i < warmup + repeats; ++i) {
+      const Set &set = sets[static_cast<std::size_t>(i) % sets.size()];
+      if (auto error = start->record(nullptr))
+        return std::move(*error);
+      if (auto error = kernel.forward(set.q, set.k, set.v, set.o, set.lse))
+        return std::move(*error);
+      if (auto error = end->record(nullptr))
+        return std::move(*error);
+      Expected<float> ms = cuda::Event::elapsed(*start, *end);
+      if (!ms)
+        return std::move(ms).error();
+      if (i >= warmup)
+        seconds.push_back(*ms * 1e-3);
+    }
+    return seconds;
+  }
+
   Backend backend() const override { return Backend::Cuda; }
   std::string target() const override { return arch_; }
   std::string describe() const override {

@@ -130,6 +130,16 @@ public:
     return run;
   }
 
+  Expected<std::vector<double>> time(const Kernel &kernel,
+                                     const AttentionInputs &inputs, int warmup,
+                                     int repeats, int /*rotations*/) override {
+    // No cache to defeat on the emulator: one input set.
+    Expected<HostRun> run = runOnHost(kernel, inputs, warmup + repeats);
+    if (!run)
+      return std::move(run).error();
+    return std::vector<double>(run->seconds.begin() + warmup, run->seconds.end());
+  }
+
   Backend backend() const override { return Backend::Emulator; }
   std::string target() const override { return hostTarget(); }
   std::string describe() const override {

@@ -110,6 +110,15 @@ public:
                                       const AttentionInputs &inputs,
                                       int repeats = 1) = 0;
 
+  /// Times `kernel` on copies of `inputs`: `warmup` untimed runs, then
+  /// `repeats` timed ones cycling over `rotations` input sets (so that a
+  /// GPU's L2 cache does not hold the inputs between runs). CUDA times each
+  /// run with events; the emulator with the wall clock. Seconds per run.
+  virtual Expected<std::vector<double>> time(const Kernel &kernel,
+                                             const AttentionInputs &inputs,
+                                             int warmup, int repeats,
+                                             int rotations) = 0;
+
   virtual Backend backend() const = 0;
   /// "sm_90", "host-x86_64", ...: the cache key's target.
   virtual std::string target() const = 0;
