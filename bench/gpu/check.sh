@@ -36,7 +36,8 @@ generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
 if ! cmake -S "$root" -B "$build" "${generator[@]}" -DLACE_RUNTIME_ONLY=ON \
        -DLACE_BUILD_TESTS=OFF > "$out/configure.log" 2>&1 ||
-   ! cmake --build "$build" --target lace-gpu-check -j "$(nproc)" > "$out/build.log" 2>&1; then
+   ! cmake --build "$build" --target lace-gpu-check lace-runtime-bench \
+       -j "$(nproc)" > "$out/build.log" 2>&1; then
   echo "check.sh: building the runtime failed; see $out/configure.log and $out/build.log" >&2
   tail -20 "$out/build.log" >&2
   exit 1
@@ -50,6 +51,14 @@ export LACE_CACHE_DIR="$build/kernel-cache"
 status=$?
 cat "$out/lace.txt"
 
+# Kernel load latency (cold compile, disk hit with the module load, memory
+# hit) on the first timing bundle.
+first=$(ls "$bundles"/timing/*.lacebundle 2>/dev/null | head -1)
+if [ -n "$first" ]; then
+  "$build/bin/lace-runtime-bench" --bundle "$first" --device "$device" \
+    > "$out/load.txt" 2>&1 || echo "check.sh: lace-runtime-bench failed (see $out/load.txt)"
+fi
+
 if [ "$device" = cuda ]; then
   python3 "$here/torch_baselines.py" --out "$out" --dump "$build/dump" \
     > "$out/torch.txt" 2>&1 || echo "check.sh: torch_baselines.py failed (see $out/torch.txt)"
@@ -59,5 +68,6 @@ echo
 echo "== summary ($device, $(( $(date +%s) - start )) s)"
 grep '^correctness:' "$out/lace.txt"
 sed -n '/^timing /,$p' "$out/lace.txt"
+[ -f "$out/load.txt" ] && cat "$out/load.txt"
 [ -f "$out/torch.txt" ] && cat "$out/torch.txt"
 exit $status

@@ -95,11 +95,12 @@ public:
                    std::to_string(plan.spec.sharedBytes()) +
                    " bytes of shared memory, " + device_.name() + " has " +
                    std::to_string(device_.maxSharedOptin()));
-    const std::string source = jit::KernelSource::generate(plan.spec);
     const auto [major, minor] = nvrtc_->version();
-    const std::string identity =
-        "nvrtc " + std::to_string(major) + "." + std::to_string(minor);
-    const CacheKey key = kernelKey(plan, source, identity, arch_);
+    const KernelKeys::Entry &kernelKey = keys_.get(
+        plan, "nvrtc " + std::to_string(major) + "." + std::to_string(minor),
+        arch_);
+    const std::string &source = kernelKey.source;
+    const CacheKey &key = kernelKey.key;
     bool compiled = false;
     double seconds = 0;
     auto entry = cache_->getOrCompile(key, [&]() -> Expected<Payload> {
@@ -271,6 +272,7 @@ private:
   cuda::Context context_;
   const jit::Nvrtc *nvrtc_;
   std::string arch_;
+  KernelKeys keys_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const LoadedModule>> modules_;
 };

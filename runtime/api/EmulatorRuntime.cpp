@@ -81,8 +81,10 @@ public:
   Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) override {
     if (std::string why = plan.validate(); !why.empty())
       return Error("loading " + plan.pattern + ": invalid plan: " + why);
-    const std::string source = jit::KernelSource::generate(plan.spec);
-    const CacheKey key = kernelKey(plan, source, compiler_.identity(), target());
+    const KernelKeys::Entry &kernelKey =
+        keys_.get(plan, compiler_.identity(), target());
+    const std::string &source = kernelKey.source;
+    const CacheKey &key = kernelKey.key;
     bool compiled = false;
     double seconds = 0;
     auto entry = cache_->getOrCompile(key, [&]() -> Expected<Payload> {
@@ -162,6 +164,7 @@ private:
   }
 
   emu::HostCompiler compiler_;
+  KernelKeys keys_;
   unsigned workers_;
   unsigned long long shuffleSeed_;
   std::mutex mutex_;

@@ -150,6 +150,31 @@ CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
                              std::move(options));
 }
 
+const KernelKeys::Entry &KernelKeys::get(const KernelPlan &plan,
+                                         const std::string &compilerIdentity,
+                                         const std::string &target) {
+  // Every field of the spec the source depends on, length-prefixed.
+  const jit::KernelSpec &spec = plan.spec;
+  const jit::TileConfig t = spec.resolvedTiles();
+  std::string identity;
+  for (const std::string *text :
+       {&plan.kernelIr, &spec.liveExpr, &spec.liveBody, &spec.scoreExpr,
+        &spec.scoreBody, &spec.helpers, &spec.name})
+    identity += std::to_string(text->size()) + ":" + *text;
+  identity += std::string(jit::dtypeName(spec.dtype)) + "/" +
+              std::to_string(spec.headDim) + "/" + std::to_string(t.blockM) +
+              "/" + std::to_string(t.blockN) + "/" + std::to_string(t.warps) +
+              "/" + std::to_string(t.stages);
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_ptr<Entry> &slot = entries_[identity];
+  if (!slot) {
+    std::string source = jit::KernelSource::generate(spec);
+    CacheKey key = kernelKey(plan, source, compilerIdentity, target);
+    slot = std::make_unique<Entry>(Entry{std::move(source), std::move(key)});
+  }
+  return *slot;
+}
+
 std::string describeStatus(int status) {
   std::string text;
   if (status & kStatusBadLayoutIndex)

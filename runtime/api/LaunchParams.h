@@ -7,6 +7,11 @@
 
 #include "lace_params.cuh"
 
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 namespace lace::api {
 
 /// Where a backend keeps the layout tables (device or host addresses).
@@ -39,6 +44,24 @@ LaunchShape launchShape(const KernelPlan &plan);
 CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
                    const std::string &compilerIdentity,
                    const std::string &target);
+
+/// Remembers each distinct kernel's generated source and cache key, so that
+/// loading a plan whose kernel the runtime has seen costs one map lookup
+/// instead of generating the source and hashing it twice.
+class KernelKeys {
+public:
+  struct Entry {
+    std::string source;
+    CacheKey key;
+  };
+  /// Thread-safe; the entry lives as long as this object.
+  const Entry &get(const KernelPlan &plan, const std::string &compilerIdentity,
+                   const std::string &target);
+
+private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+};
 
 /// The text of a status word the kernel set (kStatus* bits).
 std::string describeStatus(int status);
