@@ -11,9 +11,12 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(LACE_RUNTIME_PARTS LaceRuntime LaceEmulator LaceJit LaceCache LaceDriver)
+# The runtime carries the frontend and the reference (checking against the
+# interpreter needs no MLIR); the compiler parts add the rest.
+set(LACE_RUNTIME_PARTS LaceRuntime LaceEmulator LaceJit LaceCache LaceDriver
+    LaceReference LaceFrontend)
 set(LACE_COMPILER_PARTS LaceCompiler LaceCodegen LaceTransforms LaceLowering
-    LaceFrontend LaceLayout LaceDialect)
+    LaceLayout LaceDialect)
 
 function(lace_shared_library target output exportName)
   add_library(${target} SHARED)

@@ -101,21 +101,17 @@ public:
         arch_);
     const std::string &source = kernelKey.source;
     const CacheKey &key = kernelKey.key;
-    bool compiled = false;
-    double seconds = 0;
-    auto entry = cache_->getOrCompile(key, [&]() -> Expected<Payload> {
-      compiled = true;
+    auto cached = findOrCompile(*cache_, key, plan, [&]() -> Expected<Payload> {
       Expected<jit::CompiledKernel> kernel =
           nvrtc_->compile(source, plan.spec.name, arch_);
       if (!kernel)
         return std::move(kernel).error();
-      seconds = kernel->seconds;
       return Payload{std::vector<char>(kernel->cubin.begin(), kernel->cubin.end()),
                      "cubin", plan.pattern};
     });
-    if (!entry)
-      return std::move(entry).error().withContext("loading " + plan.pattern);
-    auto module = loaded(key, **entry, plan);
+    if (!cached)
+      return std::move(cached).error();
+    auto module = loaded(key, *cached->entry, plan);
     if (!module)
       return std::move(module).error().withContext("loading " + plan.pattern);
 
@@ -137,7 +133,8 @@ public:
                                          plan.pattern);
     tables.pointers = {*h2l, *offsets, *runs, *rowPtr,
                        *colIdx, *isFull, nullptr};
-    auto kernel = std::make_shared<CudaKernel>(plan, !compiled, seconds, context_,
+    auto kernel = std::make_shared<CudaKernel>(plan, !cached->compiled,
+                                               cached->seconds, context_,
                                                std::move(*module),
                                                std::move(tables));
     return std::shared_ptr<const Kernel>(std::move(kernel));

@@ -85,26 +85,21 @@ public:
         keys_.get(plan, compiler_.identity(), target());
     const std::string &source = kernelKey.source;
     const CacheKey &key = kernelKey.key;
-    bool compiled = false;
-    double seconds = 0;
-    auto entry = cache_->getOrCompile(key, [&]() -> Expected<Payload> {
-      compiled = true;
-      const auto start = std::chrono::steady_clock::now();
+    auto cached = findOrCompile(*cache_, key, plan, [&]() -> Expected<Payload> {
       Expected<std::vector<char>> object = compiler_.compile(
           emu::emulatorSource(source, plan.spec.name), "lace_" + plan.pattern);
-      seconds = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
       if (!object)
         return std::move(object).error();
       return Payload{std::move(*object), "so", plan.pattern};
     });
-    if (!entry)
-      return std::move(entry).error().withContext("loading " + plan.pattern);
-    Expected<std::shared_ptr<emu::KernelObject>> object = loaded(key, **entry, plan);
+    if (!cached)
+      return std::move(cached).error();
+    Expected<std::shared_ptr<emu::KernelObject>> object =
+        loaded(key, *cached->entry, plan);
     if (!object)
       return std::move(object).error();
-    auto kernel = std::make_shared<EmulatorKernel>(plan, !compiled, seconds,
+    auto kernel = std::make_shared<EmulatorKernel>(plan, !cached->compiled,
+                                                   cached->seconds,
                                                    std::move(*object),
                                                    workers_, shuffleSeed_);
     return std::shared_ptr<const Kernel>(std::move(kernel));

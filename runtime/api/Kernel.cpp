@@ -3,6 +3,7 @@
 
 #include "lace/Runtime/Sha256.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 
@@ -173,6 +174,25 @@ const KernelKeys::Entry &KernelKeys::get(const KernelPlan &plan,
     slot = std::make_unique<Entry>(Entry{std::move(source), std::move(key)});
   }
   return *slot;
+}
+
+Expected<CachedKernel> findOrCompile(KernelCache &cache, const CacheKey &key,
+                                     const KernelPlan &plan,
+                                     FunctionRef<Expected<Payload>()> compile) {
+  CachedKernel out;
+  auto entry = cache.getOrCompile(key, [&]() -> Expected<Payload> {
+    out.compiled = true;
+    const auto start = std::chrono::steady_clock::now();
+    Expected<Payload> payload = compile();
+    out.seconds = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+    return payload;
+  });
+  if (!entry)
+    return std::move(entry).error().withContext("loading " + plan.pattern);
+  out.entry = std::move(*entry);
+  return out;
 }
 
 std::string describeStatus(int status) {

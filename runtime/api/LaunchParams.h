@@ -63,6 +63,17 @@ private:
   std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
 };
 
+/// A kernel from the cache, or compiled by `compile` on a miss (then
+/// `compiled` is set and `seconds` is the compile's wall time).
+struct CachedKernel {
+  std::shared_ptr<const CacheEntry> entry;
+  bool compiled = false;
+  double seconds = 0;
+};
+Expected<CachedKernel> findOrCompile(KernelCache &cache, const CacheKey &key,
+                                     const KernelPlan &plan,
+                                     FunctionRef<Expected<Payload>()> compile);
+
 /// The text of a status word the kernel set (kStatus* bits).
 std::string describeStatus(int status);
 

@@ -71,25 +71,13 @@ struct __nv_bfloat16 {
 };
 using __half = half;
 
+inline float __uint_as_float(unsigned x) { return lace::f16::bitsFloat(x); }
+inline unsigned __float_as_uint(float f) { return lace::f16::floatBits(f); }
 inline float __int_as_float(int x) {
-  float f;
-  memcpy(&f, &x, 4);
-  return f;
+  return lace::f16::bitsFloat(static_cast<unsigned>(x));
 }
 inline int __float_as_int(float f) {
-  int x;
-  memcpy(&x, &f, 4);
-  return x;
-}
-inline float __uint_as_float(unsigned x) {
-  float f;
-  memcpy(&f, &x, 4);
-  return f;
-}
-inline unsigned __float_as_uint(float f) {
-  unsigned x;
-  memcpy(&x, &f, 4);
-  return x;
+  return static_cast<int>(lace::f16::floatBits(f));
 }
 inline float __log2f(float x) { return log2f(x); }
 inline float __expf(float x) { return expf(x); }
