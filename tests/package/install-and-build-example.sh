@@ -5,6 +5,7 @@
 set -euo pipefail
 build=$1 source=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
+trap 'echo "install-and-build-example.sh: failed at line $LINENO"; tail -n 15 "$work"/*.log 2>/dev/null' ERR
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
 cmake -S "$source/examples/host_app" -B "$work/app" -G Ninja \
   -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/configure.log"
