@@ -155,7 +155,8 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
     Agreement agreement;
     const std::uint64_t seed = seedOf(label);
     if (status.empty()) {
-      AttentionInputs in = randomInputs(p.shape, p.spec.dtype, p.spec.headDim, seed);
+      AttentionInputs in = randomInputs(p.shape, p.spec.dtype, p.spec.headDim,
+                                        seed, p.usesSegments);
       auto run = runtime.runOnHost(*c.kernel, in);
       auto reference = referenceForBundle(c.bundled, in);
       if (!run)
@@ -209,7 +210,8 @@ void runTiming(Runtime &runtime, std::vector<Case> &cases,
     double ms = 0, tflops = 0;
     int rotations = 1;
     if (status.empty()) {
-      AttentionInputs in = randomInputs(p.shape, p.spec.dtype, p.spec.headDim, 7);
+      AttentionInputs in = randomInputs(p.shape, p.spec.dtype, p.spec.headDim,
+                                        7, p.usesSegments);
       const double setBytes =
           2.0 * static_cast<double>(in.q.size() + in.k.size() + in.v.size() +
                                     in.q.size());

@@ -26,9 +26,9 @@ done
 rm -rf "$out" && mkdir -p "$out/correctness" "$out/timing"
 p="$root/patterns"
 
-# Correctness: every library pattern whose kernel exists (the document
-# mask needs run-time segment ids, which kernels do not take yet), with
-# every parameter given so that torch_baselines.py can rebuild the mask.
+# Correctness: every library pattern, with every parameter given so that
+# torch_baselines.py can rebuild the mask (the document mask takes random
+# run-time segment ids; torch has no port of it here).
 # name|file|params
 cases=(
   "dense|dense.lace|"
@@ -46,6 +46,7 @@ cases=(
   "sparse_transformer_fixed|sparse_transformer.lace|--param stride=64 --param summary=8"
   "alibi_causal|alibi_causal.lace|"
   "softcap_causal|softcap_causal.lace|--param cap=20.0 --param window=0"
+  "document_causal|document.lace|"
 )
 if [ $tiny = 1 ]; then
   shape="--batch 1 --heads 2 --kv-heads 1 --seq 160"
@@ -73,6 +74,7 @@ timing=(
   "longformer|longformer.lace|--param window=512 --param globals=1 --param max_dilation=1"
   "bigbird|bigbird.lace|--param block=64 --param window=1 --param globals=2 --param random_blocks=3 --param seed=0"
   "sparse_transformer_strided|sparse_transformer.lace|--param stride=128"
+  "document_causal|document.lace|"
 )
 if [ $tiny = 1 ]; then
   lengths=(256)

@@ -181,6 +181,57 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads) {
   return tables;
 }
 
+/// Does the mask `value` only ever contribute positively to the pattern's
+/// mask (never under a complement or on the right of a difference)?
+bool onlyPositive(mlir::Value value) {
+  for (mlir::OpOperand &use : value.getUses()) {
+    mlir::Operation *user = use.getOwner();
+    if (mlir::isa<YieldOp>(user))
+      continue;
+    if (auto difference = mlir::dyn_cast<DifferenceOp>(user)) {
+      if (difference.getRhs() == value)
+        return false;
+      if (!onlyPositive(difference.getResult()))
+        return false;
+      continue;
+    }
+    if (mlir::isa<UnionOp, IntersectOp>(user)) {
+      if (!onlyPositive(user->getResult(0)))
+        return false;
+      continue;
+    }
+    return false; // complement, or anything this check does not know
+  }
+  return true;
+}
+
+/// Segment ids arrive at run time, so the layout of a pattern with
+/// `segment` is built with every segment replaced by `full` (a superset of
+/// its live tiles, as long as segments only add to the mask) and then every
+/// tile marked Partial: the kernel evaluates the segment test per element.
+/// Exact, but it skips no tile across documents (docs/runtime.md).
+std::optional<Error> segmentsAsPartial(mlir::ModuleOp module) {
+  llvm::SmallVector<SegmentOp> segments;
+  module.walk([&](SegmentOp op) { segments.push_back(op); });
+  for (SegmentOp op : segments) {
+    if (!onlyPositive(op.getResult()))
+      return Error("a segment mask under a complement or on the right of a "
+                   "difference is not supported yet");
+    mlir::OpBuilder builder(op);
+    auto full = builder.create<FullOp>(op.getLoc());
+    op.getResult().replaceAllUsesWith(full.getResult());
+    op.erase();
+  }
+  return std::nullopt;
+}
+
+void markEveryTilePartial(LayoutTables &tables) {
+  for (std::size_t i = 2; i < tables.runs.size(); i += 3)
+    tables.runs[i] = 1; // kTilePartial
+  for (std::uint8_t &full : tables.bsrIsFull)
+    full = 0;
+}
+
 } // namespace
 
 BundledPlan Compiler::bundle(KernelPlan plan) const {
@@ -208,9 +259,10 @@ Expected<ReferenceOutputs> Compiler::reference(const AttentionInputs &inputs,
   for (const auto &[name, value] : params_)
     overrides.push_back({name, value});
   fe::DiagnosticEngine diags(*state_->sources);
+  const fe::SegmentIds segments = segmentIdsOf(inputs);
   std::unique_ptr<fe::Instance> instance = fe::instantiate(
       *pattern, overrides, {shape.batch, shape.heads, shape.seqQ, shape.seqK},
-      diags);
+      diags, inputs.segmentQ.empty() ? nullptr : &segments);
   if (!instance)
     return Error("instantiating " + selected_ + " failed", diags.renderAll());
   return referenceAttention(*instance, inputs, scale);
@@ -234,13 +286,9 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
       return Error("planning " + selected_ + ": bad parameters",
                    diags.renderAll());
   }
-  if (fe::usesSegments(*pattern))
-    return Error("planning " + selected_ +
-                 ": segment (packed document) masks need run-time segment "
-                 "ids, which kernels do not take yet");
-
   KernelPlan plan;
   plan.pattern = selected_;
+  plan.usesSegments = fe::usesSegments(*pattern);
   plan.shape = shape;
   plan.spec.dtype = options.dtype;
   plan.spec.headDim = options.headDim;
@@ -313,12 +361,17 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
   pipeline.blockN = tiles.blockN;
   {
     const auto start = std::chrono::steady_clock::now();
+    if (plan.usesSegments)
+      if (std::optional<Error> error = segmentsAsPartial(*module))
+        return error->withContext("planning " + selected_);
     mlir::PassManager pm(&context);
     buildLayoutPipeline(pm, pipeline);
     if (mlir::failed(pm.run(*module)))
       return Error("planning " + selected_ + ": the layout pipeline failed",
                    collector.text());
     plan.layout = tablesFrom(*module, shape.heads);
+    if (plan.usesSegments)
+      markEveryTilePartial(plan.layout);
     plan.layoutSeconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - start)
                              .count();

@@ -401,10 +401,9 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
           return failure();
         return "(!" + *inner + ")";
       })
-      .Case([&](SegmentOp segment) -> FailureOr<std::string> {
-        return segment.emitError()
-               << "segment masks need the run-time id tables in the kernel, "
-                  "which the kernel template does not take yet";
+      .Case([&](SegmentOp) -> FailureOr<std::string> {
+        // The ids are kernel parameters (LaceFwdParams::*_segment_ids).
+        return std::string("::lace::same_segment(p, (int)Q, (int)K)");
       })
       .Default([&](Operation *other) -> FailureOr<std::string> {
         return other->emitError() << "expected a lace mask op";

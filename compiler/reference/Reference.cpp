@@ -78,6 +78,13 @@ ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
   return out;
 }
 
+frontend::SegmentIds segmentIdsOf(const AttentionInputs &inputs) {
+  frontend::SegmentIds ids;
+  ids.q.assign(inputs.segmentQ.begin(), inputs.segmentQ.end());
+  ids.k.assign(inputs.segmentK.begin(), inputs.segmentK.end());
+  return ids;
+}
+
 Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
                                               const AttentionInputs &inputs,
                                               float scale) {
@@ -99,8 +106,10 @@ Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
   for (const auto &[name, value] : bundled.params)
     overrides.push_back({name, value});
   const ProblemShape &s = inputs.shape;
+  const frontend::SegmentIds segments = segmentIdsOf(inputs);
   std::unique_ptr<frontend::Instance> instance = frontend::instantiate(
-      *pattern, overrides, {s.batch, s.heads, s.seqQ, s.seqK}, diags);
+      *pattern, overrides, {s.batch, s.heads, s.seqQ, s.seqK}, diags,
+      inputs.segmentQ.empty() ? nullptr : &segments);
   if (!instance)
     return Error("instantiating the bundled pattern " + bundled.plan.pattern +
                      " failed",

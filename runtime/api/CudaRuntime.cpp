@@ -52,16 +52,17 @@ public:
       : Kernel(std::move(plan), fromCache, compileSeconds), context_(context), module_(std::move(module)),
         tables_(std::move(tables)) {}
 
+  using Kernel::forward;
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
                                const TensorRef &v, const TensorRef &o,
-                               float *lse, void *stream,
-                               float scale) const override {
-    if (auto error = checkArguments(q, k, v, o))
+                               float *lse, const SegmentIdsRef &segments,
+                               void *stream, float scale) const override {
+    if (auto error = checkArguments(q, k, v, o, segments))
       return error;
     if (auto error = context_.setCurrent())
       return error;
     LaceFwdParams params =
-        makeParams(plan_, tables_.pointers, q, k, v, o, lse, scale);
+        makeParams(plan_, tables_.pointers, q, k, v, o, lse, segments, scale);
     const LaunchShape shape = launchShape(plan_);
     void *args[] = {&params};
     if (auto error = cuda::launch(
@@ -164,9 +165,14 @@ public:
     auto kt = TensorRef::contiguous(*k, s.batch, s.seqK, s.kvHeads, d);
     auto vt = TensorRef::contiguous(*v, s.batch, s.seqK, s.kvHeads, d);
     auto ot = TensorRef::contiguous(*o, s.batch, s.seqQ, s.heads, d);
+    std::vector<cuda::DeviceBuffer> idBuffers;
+    auto segments = deviceSegments(in, idBuffers);
+    if (!segments)
+      return std::move(segments).error();
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(qt, kt, vt, ot, const_cast<float *>(*lse)))
+      if (auto error = kernel.forward(qt, kt, vt, ot, const_cast<float *>(*lse),
+                                      *segments))
         return std::move(*error);
       if (auto error = cuda::synchronize(device_.driver(), nullptr))
         return std::move(*error);
@@ -213,6 +219,10 @@ public:
                       TensorRef::contiguous(*o, s.batch, s.seqQ, s.heads, d),
                       const_cast<float *>(*lse)});
     }
+    std::vector<cuda::DeviceBuffer> idBuffers;
+    auto segments = deviceSegments(in, idBuffers);
+    if (!segments)
+      return std::move(segments).error();
     auto start = cuda::Event::create(context_);
     auto end = cuda::Event::create(context_);
     if (!start || !end)
@@ -222,7 +232,8 @@ public:
       const Set &set = sets[static_cast<std::size_t>(i) % sets.size()];
       if (auto error = start->record(nullptr))
         return std::move(*error);
-      if (auto error = kernel.forward(set.q, set.k, set.v, set.o, set.lse))
+      if (auto error =
+              kernel.forward(set.q, set.k, set.v, set.o, set.lse, *segments))
         return std::move(*error);
       if (auto error = end->record(nullptr))
         return std::move(*error);
@@ -243,6 +254,19 @@ public:
   }
 
 private:
+  /// The inputs' segment ids copied to the device (kept in `keep`).
+  Expected<SegmentIdsRef> deviceSegments(const AttentionInputs &in,
+                                         std::vector<cuda::DeviceBuffer> &keep) {
+    SegmentIdsRef ids;
+    auto q = upload(context_, in.segmentQ, keep);
+    auto k = upload(context_, in.segmentK, keep);
+    if (!q || !k)
+      return Error("copying the segment ids to the device failed");
+    ids.q = *q;
+    ids.k = *k;
+    return ids;
+  }
+
   Expected<std::shared_ptr<const LoadedModule>>
   loaded(const CacheKey &key, const CacheEntry &entry, const KernelPlan &plan) {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -24,6 +24,16 @@ std::string hostTarget() {
 #endif
 }
 
+/// The inputs' segment ids (host memory), if any.
+SegmentIdsRef hostSegments(const AttentionInputs &in) {
+  SegmentIdsRef ids;
+  if (!in.segmentQ.empty())
+    ids.q = in.segmentQ.data();
+  if (!in.segmentK.empty())
+    ids.k = in.segmentK.data();
+  return ids;
+}
+
 class EmulatorKernel final : public Kernel {
 public:
   EmulatorKernel(KernelPlan plan, bool fromCache, double compileSeconds,
@@ -33,11 +43,12 @@ public:
         object_(std::move(object)), workers_(workers),
         shuffleSeed_(shuffleSeed) {}
 
+  using Kernel::forward;
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
                                const TensorRef &v, const TensorRef &o,
-                               float *lse, void * /*stream*/,
-                               float scale) const override {
-    if (auto error = checkArguments(q, k, v, o))
+                               float *lse, const SegmentIdsRef &segments,
+                               void * /*stream*/, float scale) const override {
+    if (auto error = checkArguments(q, k, v, o, segments))
       return error;
     const LayoutTables &l = plan_.layout;
     int status = 0;
@@ -46,7 +57,7 @@ public:
                          l.bsrColIdx.data(),    l.bsrIsFull.data(),
                          &status};
     const LaceFwdParams params =
-        makeParams(plan_, tables, q, k, v, o, lse, scale);
+        makeParams(plan_, tables, q, k, v, o, lse, segments, scale);
     const LaunchShape shape = launchShape(plan_);
     emu::LaunchConfig config;
     config.grid = {shape.grid[0], shape.grid[1], shape.grid[2]};
@@ -118,7 +129,8 @@ public:
                                    s.heads, d);
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(q, k, v, o, run.outputs.lse.data()))
+      if (auto error = kernel.forward(q, k, v, o, run.outputs.lse.data(),
+                                      hostSegments(in)))
         return std::move(*error);
       run.seconds.push_back(std::chrono::duration<double>(
                                 std::chrono::steady_clock::now() - start)

@@ -3,6 +3,7 @@
 
 #include "lace_float16.cuh"
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -19,7 +20,7 @@ std::uint16_t floatToElement(DType dtype, float value) {
 }
 
 AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
-                             int headDim, std::uint64_t seed) {
+                             int headDim, std::uint64_t seed, bool segments) {
   AttentionInputs in;
   in.dtype = dtype;
   in.shape = requested.resolved();
@@ -39,6 +40,22 @@ AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
   fill(in.q, s.batch * s.seqQ * s.heads * headDim);
   fill(in.k, s.batch * s.seqK * s.kvHeads * headDim);
   fill(in.v, s.batch * s.seqK * s.kvHeads * headDim);
+  if (segments) {
+    auto documents = [&](std::vector<std::int32_t> &ids, std::int64_t n) {
+      const std::uint64_t longest =
+          static_cast<std::uint64_t>(std::max<std::int64_t>(1, n / 3));
+      std::int32_t id = 0;
+      while (static_cast<std::int64_t>(ids.size()) < n) {
+        std::uint64_t length = 1 + rng() % longest;
+        for (; length > 0 && static_cast<std::int64_t>(ids.size()) < n; --length)
+          ids.push_back(id);
+        ++id;
+      }
+    };
+    documents(in.segmentQ, s.seqQ);
+    if (s.seqK != s.seqQ)
+      documents(in.segmentK, s.seqK);
+  }
   return in;
 }
 

@@ -54,7 +54,16 @@ std::optional<Error> checkTensor(const char *name, const TensorRef &t,
 std::optional<Error> Kernel::checkArguments(const TensorRef &q,
                                             const TensorRef &k,
                                             const TensorRef &v,
-                                            const TensorRef &o) const {
+                                            const TensorRef &o,
+                                            const SegmentIdsRef &segments) const {
+  if (plan_.usesSegments) {
+    if (!segments.q)
+      return Error("forward: " + plan_.pattern +
+                   " uses segment ids: pass them (SegmentIdsRef)");
+    if (!segments.k && plan_.shape.seqK != plan_.shape.seqQ)
+      return Error("forward: seq_k differs from seq_q: pass the key segment "
+                   "ids too");
+  }
   const ProblemShape &s = plan_.shape;
   const std::int64_t d = plan_.spec.headDim;
   if (auto error = checkTensor("q", q, {s.batch, s.seqQ, s.heads, d}))
@@ -77,7 +86,7 @@ namespace api {
 LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
                          const TensorRef &q, const TensorRef &k,
                          const TensorRef &v, const TensorRef &o, float *lse,
-                         float scale) {
+                         const SegmentIdsRef &segments, float scale) {
   const ProblemShape &s = plan.shape;
   const LayoutTables &l = plan.layout;
   LaceFwdParams p{};
@@ -121,6 +130,8 @@ LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
   p.bsr_col_idx = tables.bsrColIdx;
   p.bsr_is_full = tables.bsrIsFull;
   p.bsr_nnz = static_cast<long long>(l.bsrColIdx.size());
+  p.q_segment_ids = segments.q;
+  p.k_segment_ids = segments.k ? segments.k : segments.q;
   p.status = tables.status;
   return p;
 }

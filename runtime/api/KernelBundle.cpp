@@ -71,6 +71,7 @@ std::string writeBundle(const std::vector<BundledPlan> &plans) {
                   std::to_string(t.warps) + " " + std::to_string(t.stages));
     writeLine(out, "kernel_name", p.spec.name);
     writeLine(out, "layout_seconds", std::to_string(p.layoutSeconds));
+    writeLine(out, "uses_segments", p.usesSegments ? "1" : "0");
     writeLine(out, "layout_form",
               l.form == LayoutTables::Form::Runs ? "runs" : "bsr");
     writeLine(out, "layout_dims",
@@ -232,6 +233,8 @@ bool readPlan(Reader &r, BundledPlan &out) {
         return false;
     } else if (key == "kernel_name" && w.size() == 2) {
       p.spec.name = w[1];
+    } else if (key == "uses_segments" && w.size() == 2) {
+      p.usesSegments = w[1] == "1";
     } else if (key == "layout_seconds" && w.size() == 2) {
       p.layoutSeconds = std::strtod(std::string(w[1]).c_str(), nullptr);
     } else if (key == "layout_form" && w.size() == 2) {

@@ -30,7 +30,7 @@ struct TablePointers {
 LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
                          const TensorRef &q, const TensorRef &k,
                          const TensorRef &v, const TensorRef &o, float *lse,
-                         float scale);
+                         const SegmentIdsRef &segments, float scale);
 
 /// Grid (q-tiles, heads, batch), threads per CTA and dynamic shared memory.
 struct LaunchShape {

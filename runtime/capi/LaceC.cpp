@@ -86,10 +86,14 @@ lace_status lace_runtime_load(lace_runtime *runtime, const lace_plan *plan,
 
 void lace_runtime_free(lace_runtime *runtime) { delete runtime; }
 
-lace_status lace_kernel_forward(const lace_kernel *kernel,
-                                const lace_tensor *q, const lace_tensor *k,
-                                const lace_tensor *v, const lace_tensor *o,
-                                float *lse, void *stream, float scale) {
+lace_status lace_kernel_forward_packed(const lace_kernel *kernel,
+                                       const lace_tensor *q,
+                                       const lace_tensor *k,
+                                       const lace_tensor *v,
+                                       const lace_tensor *o, float *lse,
+                                       const int32_t *q_segments,
+                                       const int32_t *k_segments, void *stream,
+                                       float scale) {
   if (!kernel || !q || !k || !v || !o)
     return failNull("lace_kernel_forward", !kernel ? "kernel"
                                            : !q    ? "q"
@@ -106,9 +110,18 @@ lace_status lace_kernel_forward(const lace_kernel *kernel,
     return r;
   };
   if (auto error = kernel->kernel->forward(ref(*q), ref(*k), ref(*v), ref(*o),
-                                           lse, stream, scale))
+                                           lse, {q_segments, k_segments},
+                                           stream, scale))
     return fail(*error);
   return LACE_OK;
+}
+
+lace_status lace_kernel_forward(const lace_kernel *kernel,
+                                const lace_tensor *q, const lace_tensor *k,
+                                const lace_tensor *v, const lace_tensor *o,
+                                float *lse, void *stream, float scale) {
+  return lace_kernel_forward_packed(kernel, q, k, v, o, lse, nullptr, nullptr,
+                                    stream, scale);
 }
 
 void lace_kernel_free(lace_kernel *kernel) { delete kernel; }

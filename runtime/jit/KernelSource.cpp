@@ -174,6 +174,8 @@ static void appendUserFunction(std::string &out, const std::string &fileName,
   out += "  static __device__ __forceinline__ ";
   out += signature;
   out += " {\n";
+  if (signature.find("LaceFwdParams &p") != std::string_view::npos)
+    out += "    (void)p; // read by patterns with `segment`\n";
   out += "#line 1 \"";
   out += label;
   out += "\"\n";
@@ -223,7 +225,9 @@ std::string KernelSource::generate(const KernelSpec &spec) {
   out += "struct LacePattern {\n";
   out += std::string("  static constexpr bool has_score = ") +
          (spec.hasScore() ? "true" : "false") + ";\n";
-  appendUserFunction(out, fileName, "bool live(int b, int h, int q, int k)",
+  appendUserFunction(out, fileName,
+                     "bool live(const lace::LaceFwdParams &p, int b, int h, "
+                     "int q, int k)",
                      spec.liveExpr, spec.liveBody, "lace_pattern_live");
   appendUserFunction(out, fileName,
                      "float score(float s, int b, int h, int q, int k)",

@@ -10,7 +10,7 @@
 //
 // Traits (generated): Element (half or __nv_bfloat16), kHeadDim, kBlockM,
 // kBlockN, kWarps, kStages. Pattern (generated): has_score,
-// live(b, h, q, k) -> bool, score(s, b, h, q, k) -> float.
+// live(params, b, h, q, k) -> bool, score(s, b, h, q, k) -> float.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -255,13 +255,21 @@ template <class Tile> struct LaneOffsets {
   }
 };
 
+/// Do query q and key k lie in the same segment (packed sequences)? The
+/// generated live() of a pattern with `segment` calls this; queries past
+/// seq_q (padding rows of the last tile) read no id.
+__device__ __forceinline__ bool same_segment(const LaceFwdParams &p, int q,
+                                             int k) {
+  return q < p.seq_q && p.q_segment_ids[q] == p.k_segment_ids[k];
+}
+
 /// Sets S to -inf where the key is out of range (k >= seq_k) and, when
 /// kPattern, where Pattern::live is false. Only Partial tiles and the clipped
 /// last column come here.
 template <class Tile, class Pattern, bool kPattern>
 __device__ __forceinline__ void
-mask_tile(float (&s)[Tile::kMTiles][Tile::kKeyTiles][4], int b, int h, int row0,
-          int key0, int seq_k) {
+mask_tile(const LaceFwdParams &p, float (&s)[Tile::kMTiles][Tile::kKeyTiles][4],
+          int b, int h, int row0, int key0, int seq_k) {
 #pragma unroll
   for (int mt = 0; mt < Tile::kMTiles; ++mt)
 #pragma unroll
@@ -272,7 +280,7 @@ mask_tile(float (&s)[Tile::kMTiles][Tile::kKeyTiles][4], int b, int h, int row0,
         const int k = key0 + nt * 8 + (e % 2);
         bool dead = k >= seq_k;
         if constexpr (kPattern)
-          dead = dead || !Pattern::live(b, h, q, k);
+          dead = dead || !Pattern::live(p, b, h, q, k);
         if (dead)
           s[mt][nt][e] = -__int_as_float(0x7f800000);
       }
@@ -436,9 +444,9 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
             s[mt][nt][e] *= scale_log2;
         }
     if (compute.kind == kTilePartial)
-      mask_tile<Tile, Pattern, true>(s, b, h, lane_row0, key0, p.seq_k);
+      mask_tile<Tile, Pattern, true>(p, s, b, h, lane_row0, key0, p.seq_k);
     else if (clipped_last && compute.col == last_col)
-      mask_tile<Tile, Pattern, false>(s, b, h, lane_row0, key0, p.seq_k);
+      mask_tile<Tile, Pattern, false>(p, s, b, h, lane_row0, key0, p.seq_k);
 
       // Online softmax: new max, rescale O and the sums, P = 2^(x - max).
 #pragma unroll

@@ -62,6 +62,13 @@ struct LaceFwdParams {
   const unsigned char *bsr_is_full; ///< [bsr_nnz], 1 = Full, 0 = Partial
   long long bsr_nnz;
 
+  /// Packed sequences, for patterns with `segment`: the segment (document)
+  /// id of every query and key token, [seq_q] and [seq_k] int32, the same
+  /// for every batch row (as the language defines `segment`); null for
+  /// other patterns.
+  const int *q_segment_ids;
+  const int *k_segment_ids;
+
   /// Optional (may be null): malformed-table bits (kStatus*) are ORed here.
   int *status;
 };

@@ -125,7 +125,8 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
     std::printf("kernel: compiled in %.2f s\n", (*kernel)->compileSeconds());
 
   AttentionInputs inputs =
-      randomInputs(ps, plan.spec.dtype, plan.spec.headDim, options.seed);
+      randomInputs(ps, plan.spec.dtype, plan.spec.headDim, options.seed,
+                   plan.usesSegments);
   Expected<HostRun> run =
       (*runtime)->runOnHost(**kernel, inputs, options.repeat);
   if (!run) {

@@ -19,6 +19,7 @@
 namespace lace {
 namespace frontend {
 class Instance;
+struct SegmentIds;
 }
 
 struct ReferenceOutputs {
@@ -30,6 +31,9 @@ struct ReferenceOutputs {
 ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
                                     const AttentionInputs &inputs,
                                     float scale = 0.f);
+
+/// The inputs' segment ids in the interpreter's form.
+frontend::SegmentIds segmentIdsOf(const AttentionInputs &inputs);
 
 /// The reference for a bundled plan: its pattern is loaded from the .lace
 /// sources the bundle carries, with the bundle's parameters.

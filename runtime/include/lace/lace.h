@@ -93,6 +93,17 @@ lace_status lace_kernel_forward(const lace_kernel *kernel,
                                 const lace_tensor *q, const lace_tensor *k,
                                 const lace_tensor *v, const lace_tensor *o,
                                 float *lse, void *stream, float scale);
+/* The same for patterns with `segment` (packed documents): int32 segment
+ * ids per query token [seq_q] and per key token [seq_k] (k NULL: the q
+ * ids), shared by every batch row; device memory for CUDA. */
+lace_status lace_kernel_forward_packed(const lace_kernel *kernel,
+                                       const lace_tensor *q,
+                                       const lace_tensor *k,
+                                       const lace_tensor *v,
+                                       const lace_tensor *o, float *lse,
+                                       const int32_t *q_segments,
+                                       const int32_t *k_segments, void *stream,
+                                       float scale);
 void lace_kernel_free(lace_kernel *kernel);
 
 #ifdef __cplusplus

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -89,8 +90,8 @@ lace::Agreement runCase(const lace::Compiler &compiler, const Case &c) {
     return {};
   }
   const lace::ProblemShape s = c.shape.resolved();
-  lace::AttentionInputs in =
-      lace::randomInputs(s, c.dtype, c.headDim, c.seed);
+  lace::AttentionInputs in = lace::randomInputs(s, c.dtype, c.headDim, c.seed,
+                                                plan->usesSegments);
   lace::Expected<lace::HostRun> run = emulator().runOnHost(**kernel, in);
   if (!run) {
     ADD_FAILURE() << run.error().str();
@@ -159,7 +160,7 @@ TEST_P(LibraryEndToEnd, MatchesTheFloat64Reference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Library, LibraryEndToEnd,
-    ::testing::ValuesIn(lace::testing::libraryPatterns(false)),
+    ::testing::ValuesIn(lace::testing::libraryPatterns(true)),
     [](const auto &info) { return info.param.name; });
 
 // ---- Random problems ---------------------------------------------------
@@ -187,14 +188,21 @@ TEST(RandomEndToEnd, RandomPatternsShapesAndParameters) {
   auto pick = [&](int lo, int hi) {
     return static_cast<int>(lo + rng() % static_cast<std::uint64_t>(hi - lo + 1));
   };
-  std::vector<LibraryPattern> pool = lace::testing::libraryPatterns(false);
+  std::vector<LibraryPattern> pool = lace::testing::libraryPatterns(true);
   pool.push_back({"", "every_fifth_row_dead"});
   pool.push_back({"", "widening_per_head"});
   const lace::jit::TileConfig tileChoices[] = {
       {}, {64, 32, 4, 2}, {32, 64, 2, 3}, {64, 64, 2, 2}};
-  constexpr int kTrials = 14;
+  // The last trials are packed documents (run-time segment ids).
+  const auto document =
+      std::find_if(pool.begin(), pool.end(),
+                   [](const LibraryPattern &p) { return p.name == "document_causal"; });
+  ASSERT_NE(document, pool.end());
+  constexpr int kTrials = 16, kDocumentTrials = 2;
   for (int trial = 0; trial < kTrials; ++trial) {
-    const LibraryPattern &library = pool[rng() % pool.size()];
+    const LibraryPattern &library = trial >= kTrials - kDocumentTrials
+                                        ? *document
+                                        : pool[rng() % pool.size()];
     std::unique_ptr<lace::Compiler> compiler;
     if (library.file.empty()) {
       auto fromSource = lace::Compiler::fromSource("extra.lace", kExtraPatterns);

@@ -211,6 +211,37 @@ TEST(Runtime, BadTensorsAreClearErrors) {
   EXPECT_FALSE((*kernel)->forward(good, good, good, good, nullptr));
 }
 
+TEST(Runtime, SegmentPatternsNeedTheirIds) {
+  ScratchDir scratch;
+  auto runtime = emulator(scratch.path);
+  auto compiler = compile("pattern docs() { mask = segment & causal; }\n");
+  auto plan = compiler->plan({1, 2, 0, 100, 0});
+  ASSERT_TRUE(plan) << plan.error().str();
+  EXPECT_TRUE(plan->usesSegments);
+  // Ids arrive at run time: every non-empty tile is Partial.
+  for (std::uint8_t full : plan->layout.bsrIsFull)
+    EXPECT_EQ(full, 0);
+  for (std::size_t i = 2; i < plan->layout.runs.size(); i += 3)
+    EXPECT_EQ(plan->layout.runs[i], 1);
+  auto kernel = runtime->load(*plan);
+  ASSERT_TRUE(kernel) << kernel.error().str();
+  alignas(16) static std::uint16_t data[100 * 2 * 64];
+  auto t = lace::TensorRef::contiguous(data, 1, 100, 2, 64);
+  auto error = (*kernel)->forward(t, t, t, t, nullptr);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->message(),
+            "forward: docs uses segment ids: pass them (SegmentIdsRef)");
+  std::vector<std::int32_t> ids(100, 0);
+  EXPECT_FALSE((*kernel)->forward(t, t, t, t, nullptr, {ids.data(), nullptr}));
+  // A segment under a complement would make the layout unsound: refused.
+  auto negated = compile("pattern other() { mask = causal - segment; }\n");
+  auto refused = negated->plan({1, 1, 0, 64, 0});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("on the right of a difference"),
+            std::string::npos)
+      << refused.error().message();
+}
+
 TEST(Runtime, AnInvalidPlanIsRejectedAtLoad) {
   ScratchDir scratch;
   auto runtime = emulator(scratch.path);

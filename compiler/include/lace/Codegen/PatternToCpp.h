@@ -30,8 +30,9 @@ struct PatternFunctions {
 };
 
 /// The functions of the specialised patterns in `module` (all from one
-/// source pattern). Reports unsupported IR (e.g. `lace.segment`, whose ids the
-/// kernel does not take yet) on the op and fails.
+/// source pattern). `lace.segment` reads the kernel's segment id tables
+/// through `p` (the live function's LaceFwdParams). Reports unsupported IR
+/// on the op and fails.
 mlir::FailureOr<PatternFunctions> emitPatternFunctions(mlir::ModuleOp module);
 
 } // namespace lace

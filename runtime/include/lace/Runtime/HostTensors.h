@@ -25,12 +25,18 @@ struct AttentionInputs {
   ProblemShape shape; ///< resolved
   int headDim = 0;
   std::vector<std::uint16_t> q, k, v;
+  /// Segment ids per query and key token (patterns with `segment`); empty
+  /// otherwise, segmentK empty when it equals segmentQ.
+  std::vector<std::int32_t> segmentQ, segmentK;
 };
 
 /// Uniform values in [-2, 2) rounded to the element type, from `seed` (the
-/// same seed gives the same tensors on every machine).
+/// same seed gives the same tensors on every machine). With `segments`,
+/// also packed documents: non-decreasing ids, documents of 1 to seq/3
+/// tokens, the keys' split drawn separately when seq_k != seq_q.
 AttentionInputs randomInputs(const ProblemShape &shape, DType dtype,
-                             int headDim, std::uint64_t seed);
+                             int headDim, std::uint64_t seed,
+                             bool segments = false);
 
 /// O [b, seq_q, h, d] and LSE [b, h, seq_q], created poisoned (NaN) so that
 /// anything a kernel leaves unwritten shows.

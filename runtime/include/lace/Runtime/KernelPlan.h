@@ -71,6 +71,8 @@ struct KernelPlan {
   jit::KernelSpec spec;
   ProblemShape shape; ///< resolved
   LayoutTables layout;
+  /// The pattern uses `segment`: forward() needs the segment ids.
+  bool usesSegments = false;
   /// Wall time of the layout pipeline that built `layout` (specialise,
   /// classify, materialise, schedule), on the machine that planned it.
   double layoutSeconds = 0;

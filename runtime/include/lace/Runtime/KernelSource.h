@@ -40,7 +40,8 @@ struct KernelSpec {
   int headDim = 64;
   /// Zero fields take defaultTiles(headDim).
   TileConfig tiles;
-  /// `live(b, h, q, k) -> bool` (all int): a C++ expression, e.g. "k <= q",
+  /// `live(p, b, h, q, k) -> bool` (p: the kernel's LaceFwdParams, the rest
+  /// int): a C++ expression, e.g. "k <= q",
   /// or, when liveBody is set, the whole function body (with `return`), as
   /// EmitC produces it.
   std::string liveExpr = "true";

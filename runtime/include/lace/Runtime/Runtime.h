@@ -63,6 +63,15 @@ struct TensorRef {
                               std::int64_t headDim);
 };
 
+/// The segment (document) ids of packed sequences, for patterns that use
+/// `segment`: int32 per query token [seq_q] and per key token [seq_k] (null:
+/// the query ids, when seq_k == seq_q), the same for every batch row (pack
+/// documents into one row for per-row layouts). Device memory for CUDA.
+struct SegmentIdsRef {
+  const std::int32_t *q = nullptr;
+  const std::int32_t *k = nullptr;
+};
+
 class Kernel {
 public:
   virtual ~Kernel() = default;
@@ -72,11 +81,21 @@ public:
   /// contiguous [batch, heads, seq_q] float tensor `lse` (-inf and O = 0
   /// for a row without a live key). `scale` 0 means 1/sqrt(head_dim).
   /// `stream`: a CUstream (null: the default stream); ignored by the
-  /// emulator, which returns when the output is written.
+  /// emulator, which returns when the output is written. `segments` is
+  /// required by patterns with `segment` and ignored by the others.
   virtual std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
                                        const TensorRef &v, const TensorRef &o,
-                                       float *lse, void *stream = nullptr,
+                                       float *lse,
+                                       const SegmentIdsRef &segments,
+                                       void *stream = nullptr,
                                        float scale = 0.f) const = 0;
+  /// The same for patterns without `segment`.
+  std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
+                               const TensorRef &v, const TensorRef &o,
+                               float *lse, void *stream = nullptr,
+                               float scale = 0.f) const {
+    return forward(q, k, v, o, lse, SegmentIdsRef{}, stream, scale);
+  }
 
   const KernelPlan &plan() const { return plan_; }
   /// Whether load() found the compiled kernel in the cache.
@@ -89,7 +108,8 @@ protected:
         compileSeconds_(compileSeconds) {}
   /// The shape checks forward() does before any launch.
   std::optional<Error> checkArguments(const TensorRef &q, const TensorRef &k,
-                                      const TensorRef &v, const TensorRef &o) const;
+                                      const TensorRef &v, const TensorRef &o,
+                                      const SegmentIdsRef &segments) const;
   KernelPlan plan_;
   bool fromCache_ = false;
   double compileSeconds_ = 0;
