@@ -48,7 +48,8 @@ class CudaKernel final : public Kernel {
 public:
   CudaKernel(KernelPlan plan, bool fromCache, double compileSeconds,
              const cuda::Context &context,
-             std::shared_ptr<const LoadedModule> module, DeviceTables tables)
+             std::shared_ptr<const LoadedModule> module,
+             std::shared_ptr<const DeviceTables> tables)
       : Kernel(std::move(plan), fromCache, compileSeconds), context_(context), module_(std::move(module)),
         tables_(std::move(tables)) {}
 
@@ -62,7 +63,7 @@ public:
     if (auto error = context_.setCurrent())
       return error;
     LaceFwdParams params =
-        makeParams(plan_, tables_.pointers, q, k, v, o, lse, segments, scale);
+        makeParams(plan_, tables_->pointers, q, k, v, o, lse, segments, scale);
     const LaunchShape shape = launchShape(plan_);
     void *args[] = {&params};
     if (auto error = cuda::launch(
@@ -76,7 +77,7 @@ public:
 private:
   const cuda::Context &context_;
   std::shared_ptr<const LoadedModule> module_;
-  DeviceTables tables_;
+  std::shared_ptr<const DeviceTables> tables_;
 };
 
 class CudaRuntime final : public Runtime {
@@ -116,28 +117,13 @@ public:
     if (!module)
       return std::move(module).error().withContext("loading " + plan.pattern);
 
-    DeviceTables tables;
-    const LayoutTables &l = plan.layout;
-    auto h2l = upload(context_, l.headToLayout, tables.buffers);
-    auto offsets = upload(context_, l.rowOffsets, tables.buffers);
-    auto runs = upload(context_, l.runs, tables.buffers);
-    auto rowPtr = upload(context_, l.bsrRowPtr, tables.buffers);
-    auto colIdx = upload(context_, l.bsrColIdx, tables.buffers);
-    auto isFull = upload(context_, l.bsrIsFull, tables.buffers);
-    for (const Error *error :
-         {h2l ? nullptr : &h2l.error(), offsets ? nullptr : &offsets.error(),
-          runs ? nullptr : &runs.error(), rowPtr ? nullptr : &rowPtr.error(),
-          colIdx ? nullptr : &colIdx.error(),
-          isFull ? nullptr : &isFull.error()})
-      if (error)
-        return Error(*error).withContext("uploading the layout of " +
-                                         plan.pattern);
-    tables.pointers = {*h2l, *offsets, *runs, *rowPtr,
-                       *colIdx, *isFull, nullptr};
+    auto tables = uploadedTables(plan);
+    if (!tables)
+      return std::move(tables).error();
     auto kernel = std::make_shared<CudaKernel>(plan, !cached->compiled,
                                                cached->seconds, context_,
                                                std::move(*module),
-                                               std::move(tables));
+                                               std::move(*tables));
     return std::shared_ptr<const Kernel>(std::move(kernel));
   }
 
@@ -254,6 +240,53 @@ public:
   }
 
 private:
+  /// The plan's layout tables in device memory: uploaded once per distinct
+  /// layout and shared by every kernel loaded with it.
+  Expected<std::shared_ptr<const DeviceTables>>
+  uploadedTables(const KernelPlan &plan) {
+    const LayoutTables &l = plan.layout;
+    std::string identity = std::to_string(static_cast<int>(l.form)) + "/" +
+                           std::to_string(l.numLayouts) + "/" +
+                           std::to_string(l.numQTiles) + "/" +
+                           std::to_string(l.numKTiles);
+    auto append = [&](const auto &values) {
+      identity += "/" + std::to_string(values.size()) + ":";
+      identity.append(reinterpret_cast<const char *>(values.data()),
+                      values.size() * sizeof(values[0]));
+    };
+    append(l.headToLayout);
+    append(l.rowOffsets);
+    append(l.runs);
+    append(l.bsrRowPtr);
+    append(l.bsrColIdx);
+    append(l.bsrIsFull);
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_ptr<const DeviceTables> &slot = tables_[identity];
+    if (slot)
+      return slot;
+    if (auto error = context_.setCurrent())
+      return std::move(*error);
+    auto tables = std::make_shared<DeviceTables>();
+    auto h2l = upload(context_, l.headToLayout, tables->buffers);
+    auto offsets = upload(context_, l.rowOffsets, tables->buffers);
+    auto runs = upload(context_, l.runs, tables->buffers);
+    auto rowPtr = upload(context_, l.bsrRowPtr, tables->buffers);
+    auto colIdx = upload(context_, l.bsrColIdx, tables->buffers);
+    auto isFull = upload(context_, l.bsrIsFull, tables->buffers);
+    for (const Error *error :
+         {h2l ? nullptr : &h2l.error(), offsets ? nullptr : &offsets.error(),
+          runs ? nullptr : &runs.error(), rowPtr ? nullptr : &rowPtr.error(),
+          colIdx ? nullptr : &colIdx.error(),
+          isFull ? nullptr : &isFull.error()})
+      if (error)
+        return Error(*error).withContext("uploading the layout of " +
+                                         plan.pattern);
+    tables->pointers = {*h2l, *offsets, *runs, *rowPtr, *colIdx, *isFull,
+                        nullptr};
+    slot = tables;
+    return slot;
+  }
+
   /// The inputs' segment ids copied to the device (kept in `keep`).
   Expected<SegmentIdsRef> deviceSegments(const AttentionInputs &in,
                                          std::vector<cuda::DeviceBuffer> &keep) {
@@ -296,6 +329,7 @@ private:
   KernelKeys keys_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const LoadedModule>> modules_;
+  std::unordered_map<std::string, std::shared_ptr<const DeviceTables>> tables_;
 };
 
 } // namespace
