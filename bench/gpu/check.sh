@@ -59,7 +59,9 @@ if [ -n "$first" ]; then
     > "$out/load.txt" 2>&1 || echo "check.sh: lace-runtime-bench failed (see $out/load.txt)"
 fi
 
-if [ "$device" = cuda ]; then
+# On the emulator this only proves the script still runs: without CUDA it
+# reports itself skipped.
+if command -v python3 > /dev/null; then
   python3 "$here/torch_baselines.py" --out "$out" --dump "$build/dump" \
     > "$out/torch.txt" 2>&1 || echo "check.sh: torch_baselines.py failed (see $out/torch.txt)"
 fi
