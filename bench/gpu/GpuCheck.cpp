@@ -110,12 +110,6 @@ std::string paramsText(const BundledPlan &b) {
   return text;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2]
-                                      : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 template <class T>
 void writeRaw(const fs::path &path, const std::vector<T> &values) {
   std::ofstream out(path, std::ios::binary);

@@ -26,11 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 std::unique_ptr<Runtime> makeRuntime(Backend backend, const CacheConfig &cache) {
   RuntimeOptions options;
   options.backend = backend;

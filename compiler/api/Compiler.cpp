@@ -112,14 +112,7 @@ class DiagnosticCollector {
 public:
   explicit DiagnosticCollector(mlir::MLIRContext &context)
       : handler_(&context, [this](mlir::Diagnostic &diag) {
-          std::string location;
-          if (auto at = mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
-            location = at.getFilename().str() + ":" +
-                       std::to_string(at.getLine()) + ":" +
-                       std::to_string(at.getColumn()) + ": ";
-          const bool error =
-              diag.getSeverity() == mlir::DiagnosticSeverity::Error;
-          text_ += location + (error ? "error: " : "note: ") + diag.str() + "\n";
+          text_ += diagnosticLine(diag) + "\n";
           return mlir::success();
         }) {
     context.printOpOnDiagnostic(false);
@@ -251,21 +244,10 @@ BundledPlan Compiler::bundle(KernelPlan plan) const {
 
 Expected<ReferenceOutputs> Compiler::reference(const AttentionInputs &inputs,
                                                float scale) const {
-  const ProblemShape &shape = inputs.shape;
   const fe::Pattern *pattern = state_->program.find(selected_);
   if (!pattern)
     return Error("instantiating: no pattern selected");
-  std::vector<fe::ParamOverride> overrides;
-  for (const auto &[name, value] : params_)
-    overrides.push_back({name, value});
-  fe::DiagnosticEngine diags(*state_->sources);
-  const fe::SegmentIds segments = segmentIdsOf(inputs);
-  std::unique_ptr<fe::Instance> instance = fe::instantiate(
-      *pattern, overrides, {shape.batch, shape.heads, shape.seqQ, shape.seqK},
-      diags, inputs.segmentQ.empty() ? nullptr : &segments);
-  if (!instance)
-    return Error("instantiating " + selected_ + " failed", diags.renderAll());
-  return referenceAttention(*instance, inputs, scale);
+  return referenceFor(*pattern, *state_->sources, params_, inputs, scale);
 }
 
 Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,

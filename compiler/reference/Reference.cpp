@@ -78,11 +78,26 @@ ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
   return out;
 }
 
-frontend::SegmentIds segmentIdsOf(const AttentionInputs &inputs) {
-  frontend::SegmentIds ids;
-  ids.q.assign(inputs.segmentQ.begin(), inputs.segmentQ.end());
-  ids.k.assign(inputs.segmentK.begin(), inputs.segmentK.end());
-  return ids;
+Expected<ReferenceOutputs>
+referenceFor(const frontend::Pattern &pattern,
+             const frontend::SourceManager &sources,
+             const std::vector<std::pair<std::string, std::string>> &params,
+             const AttentionInputs &inputs, float scale) {
+  std::vector<frontend::ParamOverride> overrides;
+  for (const auto &[name, value] : params)
+    overrides.push_back({name, value});
+  frontend::SegmentIds segments;
+  segments.q.assign(inputs.segmentQ.begin(), inputs.segmentQ.end());
+  segments.k.assign(inputs.segmentK.begin(), inputs.segmentK.end());
+  const ProblemShape &s = inputs.shape;
+  frontend::DiagnosticEngine diags(sources);
+  std::unique_ptr<frontend::Instance> instance = frontend::instantiate(
+      pattern, overrides, {s.batch, s.heads, s.seqQ, s.seqK}, diags,
+      segments.q.empty() ? nullptr : &segments);
+  if (!instance)
+    return Error("instantiating " + pattern.name + " failed",
+                 diags.renderAll());
+  return referenceAttention(*instance, inputs, scale);
 }
 
 Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
@@ -102,19 +117,7 @@ Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
   if (!program.ok || !pattern)
     return Error("cannot load the bundled pattern " + bundled.plan.pattern,
                  diags.renderAll());
-  std::vector<frontend::ParamOverride> overrides;
-  for (const auto &[name, value] : bundled.params)
-    overrides.push_back({name, value});
-  const ProblemShape &s = inputs.shape;
-  const frontend::SegmentIds segments = segmentIdsOf(inputs);
-  std::unique_ptr<frontend::Instance> instance = frontend::instantiate(
-      *pattern, overrides, {s.batch, s.heads, s.seqQ, s.seqK}, diags,
-      inputs.segmentQ.empty() ? nullptr : &segments);
-  if (!instance)
-    return Error("instantiating the bundled pattern " + bundled.plan.pattern +
-                     " failed",
-                 diags.renderAll());
-  return referenceAttention(*instance, inputs, scale);
+  return referenceFor(*pattern, sources, bundled.params, inputs, scale);
 }
 
 Agreement compareWithReference(const ReferenceOutputs &ref,

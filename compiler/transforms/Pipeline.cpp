@@ -6,6 +6,20 @@
 
 using namespace mlir;
 
+std::string lace::diagnosticLine(const Diagnostic &diag) {
+  std::string location = "lace";
+  if (auto at = dyn_cast<FileLineColLoc>(diag.getLocation()))
+    location = at.getFilename().str() + ":" + std::to_string(at.getLine()) +
+               ":" + std::to_string(at.getColumn());
+  const char *severity = diag.getSeverity() == DiagnosticSeverity::Error ? "error"
+                         : diag.getSeverity() == DiagnosticSeverity::Warning
+                             ? "warning"
+                         : diag.getSeverity() == DiagnosticSeverity::Remark
+                             ? "remark"
+                             : "note";
+  return location + ": " + severity + ": " + diag.str();
+}
+
 void lace::buildLayoutPipeline(OpPassManager &pm,
                                const PipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());

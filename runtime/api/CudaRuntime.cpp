@@ -131,34 +131,16 @@ public:
                               int repeats) override {
     if (auto error = context_.setCurrent())
       return std::move(*error);
-    const ProblemShape &s = in.shape;
-    const int d = in.headDim;
     HostRun run;
     run.outputs = AttentionOutputs::poisoned(in);
     std::vector<cuda::DeviceBuffer> keep;
-    auto q = upload(context_, in.q, keep);
-    auto k = upload(context_, in.k, keep);
-    auto v = upload(context_, in.v, keep);
-    auto o = upload(context_, run.outputs.o, keep);
-    auto lse = upload(context_, run.outputs.lse, keep);
-    for (const Error *error :
-         {q ? nullptr : &q.error(), k ? nullptr : &k.error(),
-          v ? nullptr : &v.error(), o ? nullptr : &o.error(),
-          lse ? nullptr : &lse.error()})
-      if (error)
-        return Error(*error).withContext("copying the inputs to the device");
-    auto qt = TensorRef::contiguous(*q, s.batch, s.seqQ, s.heads, d);
-    auto kt = TensorRef::contiguous(*k, s.batch, s.seqK, s.kvHeads, d);
-    auto vt = TensorRef::contiguous(*v, s.batch, s.seqK, s.kvHeads, d);
-    auto ot = TensorRef::contiguous(*o, s.batch, s.seqQ, s.heads, d);
-    std::vector<cuda::DeviceBuffer> idBuffers;
-    auto segments = deviceSegments(in, idBuffers);
-    if (!segments)
-      return std::move(segments).error();
+    auto set = uploadSet(in, run.outputs, keep);
+    if (!set)
+      return std::move(set).error();
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(qt, kt, vt, ot, const_cast<float *>(*lse),
-                                      *segments))
+      if (auto error = kernel.forward(set->t.q, set->t.k, set->t.v, set->t.o,
+                                      set->lse, set->segments))
         return std::move(*error);
       if (auto error = cuda::synchronize(device_.driver(), nullptr))
         return std::move(*error);
@@ -166,12 +148,11 @@ public:
                                 std::chrono::steady_clock::now() - start)
                                 .count());
     }
-    // keep[3] and keep[4] are O and LSE (upload order above).
-    if (auto error = keep[3].download(run.outputs.o.data(),
-                                      run.outputs.o.size() * 2))
+    if (auto error = keep[set->oBuffer].download(run.outputs.o.data(),
+                                                 run.outputs.o.size() * 2))
       return std::move(*error);
-    if (auto error = keep[4].download(run.outputs.lse.data(),
-                                      run.outputs.lse.size() * 4))
+    if (auto error = keep[set->lseBuffer].download(
+            run.outputs.lse.data(), run.outputs.lse.size() * 4))
       return std::move(*error);
     return run;
   }
@@ -181,45 +162,27 @@ public:
                                      int repeats, int rotations) override {
     if (auto error = context_.setCurrent())
       return std::move(*error);
-    const ProblemShape &s = in.shape;
-    const int d = in.headDim;
     const AttentionOutputs out = AttentionOutputs::poisoned(in);
-    struct Set {
-      TensorRef q, k, v, o;
-      float *lse;
-    };
     std::vector<cuda::DeviceBuffer> keep;
-    std::vector<Set> sets;
+    std::vector<DeviceSet> sets;
     for (int r = 0; r < std::max(1, rotations); ++r) {
-      auto q = upload(context_, in.q, keep);
-      auto k = upload(context_, in.k, keep);
-      auto v = upload(context_, in.v, keep);
-      auto o = upload(context_, out.o, keep);
-      auto lse = upload(context_, out.lse, keep);
-      if (!q || !k || !v || !o || !lse)
-        return Error("allocating input set " + std::to_string(r) +
-                     " on the device failed (out of memory?)");
-      sets.push_back({TensorRef::contiguous(*q, s.batch, s.seqQ, s.heads, d),
-                      TensorRef::contiguous(*k, s.batch, s.seqK, s.kvHeads, d),
-                      TensorRef::contiguous(*v, s.batch, s.seqK, s.kvHeads, d),
-                      TensorRef::contiguous(*o, s.batch, s.seqQ, s.heads, d),
-                      const_cast<float *>(*lse)});
+      auto set = uploadSet(in, out, keep);
+      if (!set)
+        return std::move(set).error().withContext(
+            "input set " + std::to_string(r) + " (out of device memory?)");
+      sets.push_back(*set);
     }
-    std::vector<cuda::DeviceBuffer> idBuffers;
-    auto segments = deviceSegments(in, idBuffers);
-    if (!segments)
-      return std::move(segments).error();
     auto start = cuda::Event::create(context_);
     auto end = cuda::Event::create(context_);
     if (!start || !end)
       return (start ? end.error() : start.error());
     std::vector<double> seconds;
     for (int i = 0; i < warmup + repeats; ++i) {
-      const Set &set = sets[static_cast<std::size_t>(i) % sets.size()];
+      const DeviceSet &set = sets[static_cast<std::size_t>(i) % sets.size()];
       if (auto error = start->record(nullptr))
         return std::move(*error);
-      if (auto error =
-              kernel.forward(set.q, set.k, set.v, set.o, set.lse, *segments))
+      if (auto error = kernel.forward(set.t.q, set.t.k, set.t.v, set.t.o,
+                                      set.lse, set.segments))
         return std::move(*error);
       if (auto error = end->record(nullptr))
         return std::move(*error);
@@ -240,6 +203,42 @@ public:
   }
 
 private:
+  /// One copy of a problem's inputs, outputs and segment ids in device
+  /// memory; the buffers live in the caller's `keep` (O and LSE at the
+  /// indices given, for copying results back).
+  struct DeviceSet {
+    AttentionTensors t;
+    float *lse = nullptr;
+    SegmentIdsRef segments;
+    std::size_t oBuffer = 0, lseBuffer = 0;
+  };
+
+  Expected<DeviceSet> uploadSet(const AttentionInputs &in,
+                                const AttentionOutputs &out,
+                                std::vector<cuda::DeviceBuffer> &keep) {
+    auto q = upload(context_, in.q, keep);
+    auto k = upload(context_, in.k, keep);
+    auto v = upload(context_, in.v, keep);
+    auto o = upload(context_, out.o, keep);
+    const std::size_t oBuffer = keep.size() - 1;
+    auto lse = upload(context_, out.lse, keep);
+    const std::size_t lseBuffer = keep.size() - 1;
+    auto segmentQ = upload(context_, in.segmentQ, keep);
+    auto segmentK = upload(context_, in.segmentK, keep);
+    for (const Error *error :
+         {q ? nullptr : &q.error(), k ? nullptr : &k.error(),
+          v ? nullptr : &v.error(), o ? nullptr : &o.error(),
+          lse ? nullptr : &lse.error(), segmentQ ? nullptr : &segmentQ.error(),
+          segmentK ? nullptr : &segmentK.error()})
+      if (error)
+        return Error(*error).withContext("copying the inputs to the device");
+    return DeviceSet{contiguousTensors(in, *q, *k, *v, *o),
+                     const_cast<float *>(*lse),
+                     {*segmentQ, *segmentK},
+                     oBuffer,
+                     lseBuffer};
+  }
+
   /// The plan's layout tables in device memory: uploaded once per distinct
   /// layout and shared by every kernel loaded with it.
   Expected<std::shared_ptr<const DeviceTables>>
@@ -285,19 +284,6 @@ private:
                         nullptr};
     slot = tables;
     return slot;
-  }
-
-  /// The inputs' segment ids copied to the device (kept in `keep`).
-  Expected<SegmentIdsRef> deviceSegments(const AttentionInputs &in,
-                                         std::vector<cuda::DeviceBuffer> &keep) {
-    SegmentIdsRef ids;
-    auto q = upload(context_, in.segmentQ, keep);
-    auto k = upload(context_, in.segmentK, keep);
-    if (!q || !k)
-      return Error("copying the segment ids to the device failed");
-    ids.q = *q;
-    ids.k = *k;
-    return ids;
   }
 
   Expected<std::shared_ptr<const LoadedModule>>

@@ -118,18 +118,13 @@ public:
 
   Expected<HostRun> runOnHost(const Kernel &kernel, const AttentionInputs &in,
                               int repeats) override {
-    const ProblemShape &s = in.shape;
-    const int d = in.headDim;
     HostRun run;
     run.outputs = AttentionOutputs::poisoned(in);
-    auto q = TensorRef::contiguous(in.q.data(), s.batch, s.seqQ, s.heads, d);
-    auto k = TensorRef::contiguous(in.k.data(), s.batch, s.seqK, s.kvHeads, d);
-    auto v = TensorRef::contiguous(in.v.data(), s.batch, s.seqK, s.kvHeads, d);
-    auto o = TensorRef::contiguous(run.outputs.o.data(), s.batch, s.seqQ,
-                                   s.heads, d);
+    const AttentionTensors t = contiguousTensors(
+        in, in.q.data(), in.k.data(), in.v.data(), run.outputs.o.data());
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(q, k, v, o, run.outputs.lse.data(),
+      if (auto error = kernel.forward(t.q, t.k, t.v, t.o, run.outputs.lse.data(),
                                       hostSegments(in)))
         return std::move(*error);
       run.seconds.push_back(std::chrono::duration<double>(

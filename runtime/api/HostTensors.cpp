@@ -59,6 +59,14 @@ AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
   return in;
 }
 
+double median(std::vector<double> values) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 AttentionOutputs AttentionOutputs::poisoned(const AttentionInputs &in) {
   const ProblemShape &s = in.shape;
   AttentionOutputs out;

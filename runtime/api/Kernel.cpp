@@ -19,6 +19,17 @@ TensorRef TensorRef::contiguous(const void *data, std::int64_t batch,
   return t;
 }
 
+AttentionTensors contiguousTensors(const AttentionInputs &in, const void *q,
+                                   const void *k, const void *v,
+                                   const void *o) {
+  const ProblemShape &s = in.shape;
+  const int d = in.headDim;
+  return {TensorRef::contiguous(q, s.batch, s.seqQ, s.heads, d),
+          TensorRef::contiguous(k, s.batch, s.seqK, s.kvHeads, d),
+          TensorRef::contiguous(v, s.batch, s.seqK, s.kvHeads, d),
+          TensorRef::contiguous(o, s.batch, s.seqQ, s.heads, d)};
+}
+
 namespace {
 std::string shapeText(const std::array<std::int64_t, 4> &s) {
   return "[" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +

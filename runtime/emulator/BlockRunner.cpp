@@ -188,6 +188,8 @@ void BlockRunner::syncThreads() {
     for (const std::unique_ptr<Thread> &thread : threads_)
       if (thread->status == Status::AtBarrier)
         thread->status = Status::Runnable;
+    // Reordered under run()'s loop over order_: that pass may visit a
+    // thread twice or not at all, which only moves it to the next pass.
     if (config_.shuffleSeed != 0)
       std::shuffle(order_.begin(), order_.end(), shuffle_);
     return;

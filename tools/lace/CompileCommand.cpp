@@ -40,15 +40,12 @@ bool hasParam(const Pattern &pattern, const std::string &name) {
 
 /// --emit=bundle: plans the pattern for the shape and kernel options and
 /// writes a kernel bundle to `output`.
-int writeBundleFile(const PatternOptions &pattern, LayoutOptions shape,
-                    const KernelOptions &kernel, const std::string &output,
-                    bool tilesGiven) {
+int writeBundleFile(const PatternOptions &pattern, const LayoutOptions &shape,
+                    const KernelOptions &kernel, const std::string &output) {
   if (output.empty())
     return usageError("--emit=bundle writes a file: give -o FILE");
   if (shape.seqQ <= 0)
     return usageError("--emit=bundle needs a sequence length: --seq N");
-  if (!tilesGiven)
-    shape.blockM = shape.blockN = 0; // the kernel's default tiles
   KernelPlan plan;
   std::unique_ptr<Compiler> compiler =
       planFromOptions(pattern, shape, kernel, plan);
@@ -66,7 +63,7 @@ int runCompile(std::span<const std::string> args) {
   LayoutOptions layout;
   KernelOptions kernel;
   std::string emit = "mlir", output;
-  bool locations = false, tilesGiven = false;
+  bool locations = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string error;
     if (takeValue(args, i, "--emit", emit) || takeValue(args, i, "-o", output))
@@ -76,8 +73,6 @@ int runCompile(std::span<const std::string> args) {
         return usageError(error);
       continue;
     }
-    if (args[i].rfind("--block-", 0) == 0)
-      tilesGiven = true;
     if (parseLayoutOption(args, i, layout, error)) {
       if (!error.empty())
         return usageError(error);
@@ -100,7 +95,7 @@ int runCompile(std::span<const std::string> args) {
     return usageError(
         "'compile' expects a file: lace compile FILE --emit=mlir");
   if (emit == "bundle")
-    return writeBundleFile(options, layout, kernel, output, tilesGiven);
+    return writeBundleFile(options, layout, kernel, output);
   if (emit != "mlir" && emit != "layout" && emit != "schedule" &&
       emit != "layout-mlir")
     return usageError("unsupported --emit value '" + emit +

@@ -33,12 +33,6 @@ bool parseKernelOption(std::span<const std::string> args, std::size_t &i,
   return false;
 }
 
-LayoutOptions kernelLayoutDefaults() {
-  LayoutOptions options;
-  options.blockM = options.blockN = 0;
-  return options;
-}
-
 std::unique_ptr<Compiler> planFromOptions(const PatternOptions &pattern,
                                           const LayoutOptions &shape,
                                           const KernelOptions &kernel,

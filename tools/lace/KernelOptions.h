@@ -33,10 +33,6 @@ struct KernelOptions {
 bool parseKernelOption(std::span<const std::string> args, std::size_t &i,
                        KernelOptions &options, std::string &error);
 
-/// Layout options whose tiles default to the kernel's (0), unlike the layout
-/// commands' 128 x 128.
-LayoutOptions kernelLayoutDefaults();
-
 /// Loads options.file, selects the pattern, applies the parameters and
 /// plans. Errors are printed ("lace: error: ..."); null on failure.
 std::unique_ptr<Compiler> planFromOptions(const PatternOptions &pattern,

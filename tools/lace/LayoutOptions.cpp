@@ -11,6 +11,15 @@
 
 namespace lace::tool {
 
+LayoutOptions LayoutOptions::withLayoutTiles() const {
+  LayoutOptions out = *this;
+  if (out.blockM == 0)
+    out.blockM = 128;
+  if (out.blockN == 0)
+    out.blockN = 128;
+  return out;
+}
+
 PipelineOptions
 LayoutOptions::pipelineOptions(const PatternOptions &pattern) const {
   PipelineOptions options;
@@ -22,8 +31,8 @@ LayoutOptions::pipelineOptions(const PatternOptions &pattern) const {
   options.kvHeads = kvHeads;
   options.seqQ = seqQ;
   options.seqK = seqK;
-  options.blockM = blockM;
-  options.blockN = blockN;
+  options.blockM = withLayoutTiles().blockM;
+  options.blockN = withLayoutTiles().blockN;
   options.numCtas = numCtas;
   return options;
 }
@@ -65,16 +74,7 @@ mlir::LogicalResult runLayoutPipeline(mlir::ModuleOp module,
   mlir::MLIRContext *context = module.getContext();
   context->printOpOnDiagnostic(false);
   mlir::ScopedDiagnosticHandler handler(context, [](mlir::Diagnostic &diag) {
-    std::string location = "lace";
-    if (auto at = mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
-      location = at.getFilename().str() + ":" + std::to_string(at.getLine()) +
-                 ":" + std::to_string(at.getColumn());
-    const char *severity =
-        diag.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
-        : diag.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
-        : diag.getSeverity() == mlir::DiagnosticSeverity::Remark  ? "remark"
-                                                                   : "note";
-    std::cerr << location << ": " << severity << ": " << diag.str() << "\n";
+    std::cerr << diagnosticLine(diag) << "\n";
     return mlir::success();
   });
   mlir::PassManager pm(context);

@@ -22,9 +22,14 @@ inline constexpr const char *kLayoutOptionsUsage =
 
 struct LayoutOptions {
   int64_t seqQ = 0, seqK = 0, heads = 1, kvHeads = 0, batch = 1;
-  int64_t blockM = 128, blockN = 128, numCtas = 132;
+  /// 0: the command's default (128 x 128 for layouts, the kernel's own
+  /// tiles for kernels).
+  int64_t blockM = 0, blockN = 0, numCtas = 132;
 
-  /// The pipeline options for `pattern` (its --pattern and --param too).
+  /// These options with the layout commands' default tiles filled in.
+  LayoutOptions withLayoutTiles() const;
+  /// The pipeline options for `pattern` (its --pattern and --param too),
+  /// default tiles filled in.
   PipelineOptions pipelineOptions(const PatternOptions &pattern) const;
 };
 

@@ -75,12 +75,6 @@ bool parseRunOption(std::span<const std::string> args, std::size_t &i,
   return true;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 using ReferenceFn =
     std::function<Expected<ReferenceOutputs>(const AttentionInputs &)>;
 
@@ -161,7 +155,7 @@ int runRun(std::span<const std::string> args) {
   RunOptions options;
 #ifdef LACE_WITH_MLIR
   PatternOptions pattern;
-  LayoutOptions shape = kernelLayoutDefaults();
+  LayoutOptions shape;
   KernelOptions kernel;
 #endif
   for (std::size_t i = 0; i < args.size(); ++i) {

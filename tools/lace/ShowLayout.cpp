@@ -133,7 +133,8 @@ int showLayout(const PatternOptions &pattern,
   }
   size_t index = 0;
   for (LayoutOp op : module->getOps<LayoutOp>()) {
-    printLayout(layouts[index], "layout " + titles[index], options.shape,
+    printLayout(layouts[index], "layout " + titles[index],
+                options.shape.withLayoutTiles(),
                 op.getForm());
     panels.push_back({titles[index], &layouts[index]});
     ++index;

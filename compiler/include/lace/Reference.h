@@ -19,7 +19,8 @@
 namespace lace {
 namespace frontend {
 class Instance;
-struct SegmentIds;
+class SourceManager;
+struct Pattern;
 }
 
 struct ReferenceOutputs {
@@ -32,8 +33,14 @@ ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
                                     const AttentionInputs &inputs,
                                     float scale = 0.f);
 
-/// The inputs' segment ids in the interpreter's form.
-frontend::SegmentIds segmentIdsOf(const AttentionInputs &inputs);
+/// The reference for a checked `pattern` (its program alive) with these
+/// parameter overrides and the inputs' segment ids; a failed instantiation
+/// comes back with its diagnostics rendered through `sources`.
+Expected<ReferenceOutputs>
+referenceFor(const frontend::Pattern &pattern,
+             const frontend::SourceManager &sources,
+             const std::vector<std::pair<std::string, std::string>> &params,
+             const AttentionInputs &inputs, float scale = 0.f);
 
 /// The reference for a bundled plan: its pattern is loaded from the .lace
 /// sources the bundle carries, with the bundle's parameters.

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -33,6 +34,11 @@ struct PipelineOptions {
 /// lace-schedule, in that order, with the canonicaliser first.
 void buildLayoutPipeline(mlir::OpPassManager &pm,
                          const PipelineOptions &options);
+
+/// One line for a diagnostic of the passes, "file:line:col: severity:
+/// message" like the frontend's ("lace: ..." when it has no file location);
+/// the IR of the op is not useful to a .lace author.
+std::string diagnosticLine(const mlir::Diagnostic &diagnostic);
 
 /// Registers `lace-pipeline` (the passes above, in order, with their
 /// options) with the global registry; `registerLacePasses()` below

@@ -53,6 +53,10 @@ struct HostRun {
   std::vector<double> seconds;
 };
 
+/// The median of timings (the mean of the middle two for an even count;
+/// 0 for none).
+double median(std::vector<double> values);
+
 } // namespace lace
 
 #endif // LACE_RUNTIME_HOSTTENSORS_H

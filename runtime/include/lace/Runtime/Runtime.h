@@ -63,6 +63,15 @@ struct TensorRef {
                               std::int64_t headDim);
 };
 
+/// Contiguous q, k, v and o of `inputs`' shape at the given addresses (host
+/// or device memory).
+struct AttentionTensors {
+  TensorRef q, k, v, o;
+};
+AttentionTensors contiguousTensors(const AttentionInputs &inputs,
+                                   const void *q, const void *k, const void *v,
+                                   const void *o);
+
 /// The segment (document) ids of packed sequences, for patterns that use
 /// `segment`: int32 per query token [seq_q] and per key token [seq_k] (null:
 /// the query ids, when seq_k == seq_q), the same for every batch row (pack
