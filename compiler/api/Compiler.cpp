@@ -124,9 +124,11 @@ private:
   mlir::ScopedDiagnosticHandler handler_;
 };
 
-/// The distinct head layouts the pipeline left in the module, in the table
-/// form that is smaller over all of them.
-LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads) {
+/// The distinct head layouts the pipeline left in the module (or, with
+/// `transposed`, their transposes, which lace-materialize-layout adds), in
+/// the table form that is smaller over all of them.
+LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads,
+                        bool transposed = false) {
   LayoutTables tables;
   tables.headToLayout.assign(static_cast<std::size_t>(heads), -1);
   std::vector<layout::BlockLayout> layouts;
@@ -135,13 +137,19 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads) {
       if (h >= 0 && h < heads)
         tables.headToLayout[static_cast<std::size_t>(h)] =
             static_cast<std::int32_t>(layouts.size());
-    layouts.push_back(decodeLayout(op));
+    if (!transposed) {
+      layouts.push_back(decodeLayout(op));
+    } else if (std::optional<layout::BlockLayout> t = decodeTransposed(op)) {
+      layouts.push_back(std::move(*t));
+    } else {
+      return {}; // not materialised: a forward-only plan
+    }
   }
   if (layouts.empty())
     return tables;
   tables.numLayouts = static_cast<std::int32_t>(layouts.size());
-  tables.numQTiles = static_cast<std::int32_t>(layouts.front().numRows);
-  tables.numKTiles = static_cast<std::int32_t>(layouts.front().numCols);
+  tables.numRows = static_cast<std::int32_t>(layouts.front().numRows);
+  tables.numCols = static_cast<std::int32_t>(layouts.front().numCols);
   std::size_t runBytes = 0, bsrBytes = 0;
   std::vector<layout::BSR> bsrs;
   for (const layout::BlockLayout &l : layouts) {
@@ -250,6 +258,17 @@ Expected<ReferenceOutputs> Compiler::reference(const AttentionInputs &inputs,
   return referenceFor(*pattern, *state_->sources, params_, inputs, scale);
 }
 
+Expected<ReferenceGradients>
+Compiler::referenceBackward(const AttentionInputs &inputs,
+                            const std::vector<std::uint16_t> &dout,
+                            float scale) const {
+  const fe::Pattern *pattern = state_->program.find(selected_);
+  if (!pattern)
+    return Error("instantiating: no pattern selected");
+  return referenceBackwardFor(*pattern, *state_->sources, params_, inputs,
+                              dout, scale);
+}
+
 Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
                                     const PlanOptions &options) const {
   const ProblemShape shape = requested.resolved();
@@ -314,6 +333,7 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
     plan.spec.helpers = functions->helpers;
     plan.spec.liveBody = functions->liveBody;
     plan.spec.scoreBody = functions->scoreBody;
+    plan.spec.scoreGradBody = functions->scoreGradBody;
     // The key is the IR without the pattern's name: two patterns that
     // lower to the same IR share one kernel.
     int index = 0;
@@ -352,8 +372,11 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
       return Error("planning " + selected_ + ": the layout pipeline failed",
                    collector.text());
     plan.layout = tablesFrom(*module, shape.heads);
-    if (plan.usesSegments)
+    plan.transposed = tablesFrom(*module, shape.heads, /*transposed=*/true);
+    if (plan.usesSegments) {
       markEveryTilePartial(plan.layout);
+      markEveryTilePartial(plan.transposed);
+    }
     plan.layoutSeconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - start)
                              .count();

@@ -106,10 +106,18 @@ public:
   FailureOr<std::string> mask(Value value, int64_t seqK);
   /// Emits the score region as statements ending in `return`.
   LogicalResult score(ScoreOp op);
+  /// Emits the score region and its derivative in `s` (forward mode: one
+  /// `const float dN` per float value) as statements ending in `return`.
+  LogicalResult scoreGrad(ScoreOp op);
   bool usesRandom = false;
 
 private:
   FailureOr<std::string> scalar(Value value);
+  /// d value / d s of a float value of the score region (0 for values from
+  /// outside it), after the value statements were emitted.
+  FailureOr<std::string> derivative(Value value);
+  llvm::DenseMap<Value, std::string> derivatives;
+  Value scoreArgument;
   LogicalResult statements(Block &block, llvm::ArrayRef<std::string> args);
   /// `const T vN = <op>;` for one op with one result.
   LogicalResult emitOp(Operation &op);
@@ -424,6 +432,96 @@ LogicalResult Emitter::score(ScoreOp op) {
   return success();
 }
 
+FailureOr<std::string> Emitter::derivative(Value value) {
+  if (value == scoreArgument)
+    return std::string("1.0f");
+  auto known = derivatives.find(value);
+  if (known != derivatives.end())
+    return known->second;
+  Operation *op = value.getDefiningOp();
+  if (!op || !value.getType().isF32() ||
+      op->getParentOfType<ScoreOp>() == nullptr)
+    return std::string("0.0f"); // an index, or a constant of the pattern
+  llvm::SmallVector<std::string> in, d;
+  for (Value operand : op->getOperands()) {
+    FailureOr<std::string> text = scalar(operand);
+    if (failed(text))
+      return failure();
+    in.push_back(*text);
+    if (operand.getType().isF32()) {
+      FailureOr<std::string> dText = derivative(operand);
+      if (failed(dText))
+        return failure();
+      d.push_back(*dText);
+    } else {
+      d.push_back("0.0f");
+    }
+  }
+  const std::string r = names.lookup(value);
+  std::optional<std::string> expr =
+      llvm::TypeSwitch<Operation *, std::optional<std::string>>(op)
+          .Case([&](arith::ConstantOp) { return std::string("0.0f"); })
+          .Case([&](arith::SIToFPOp) { return std::string("0.0f"); })
+          .Case([&](arith::AddFOp) { return "(" + d[0] + " + " + d[1] + ")"; })
+          .Case([&](arith::SubFOp) { return "(" + d[0] + " - " + d[1] + ")"; })
+          .Case([&](arith::MulFOp) {
+            return "(" + d[0] + " * " + in[1] + " + " + in[0] + " * " + d[1] +
+                   ")";
+          })
+          .Case([&](arith::DivFOp) {
+            return "((" + d[0] + " - " + r + " * " + d[1] + ") / " + in[1] +
+                   ")";
+          })
+          .Case([&](arith::NegFOp) { return "(-" + d[0] + ")"; })
+          .Case([&](arith::MinimumFOp) {
+            return "(" + in[0] + " <= " + in[1] + " ? " + d[0] + " : " + d[1] +
+                   ")";
+          })
+          .Case([&](arith::MaximumFOp) {
+            return "(" + in[0] + " >= " + in[1] + " ? " + d[0] + " : " + d[1] +
+                   ")";
+          })
+          .Case([&](arith::SelectOp) {
+            return "(" + in[0] + " ? " + d[1] + " : " + d[2] + ")";
+          })
+          .Case([&](math::AbsFOp) {
+            return "(" + in[0] + " < 0.0f ? -" + d[0] + " : " + d[0] + ")";
+          })
+          .Case([&](math::TanhOp) {
+            return "(" + d[0] + " * (1.0f - " + r + " * " + r + "))";
+          })
+          .Case([&](math::ExpOp) { return "(" + d[0] + " * " + r + ")"; })
+          .Case([&](math::Exp2Op) {
+            return "(" + d[0] + " * " + r + " * 0.693147181f)";
+          })
+          .Case([&](math::LogOp) { return "(" + d[0] + " / " + in[0] + ")"; })
+          .Case([&](math::SqrtOp) {
+            return "(" + d[0] + " / (2.0f * " + r + "))";
+          })
+          .Default([](Operation *) { return std::nullopt; });
+  if (!expr)
+    return op->emitError() << "'" << op->getName()
+                           << "' has no derivative in the kernel generator";
+  const std::string name = "d" + r;
+  os << "    const float " << name << " = " << *expr << ";\n";
+  derivatives[value] = name;
+  return name;
+}
+
+LogicalResult Emitter::scoreGrad(ScoreOp op) {
+  Block &body = op.getBody().front();
+  scoreArgument = body.getArgument(0);
+  if (failed(statements(body, {"s", "B", "H", "Q", "K"})))
+    return failure();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  FailureOr<std::string> result = derivative(yield.getValues()[0]);
+  if (failed(result))
+    return failure();
+  os << "    return " << *result << ";\n";
+  derivatives.clear();
+  return success();
+}
+
 std::string headCondition(llvm::ArrayRef<int64_t> heads) {
   std::string text;
   for (int64_t head : heads)
@@ -440,11 +538,11 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
            << "expected a module specialised by lace-specialize";
   int64_t seqK = cast<IntegerAttr>(problem.get("seq_k")).getInt();
 
-  std::string live, liveBranches, score, scoreBranches;
-  llvm::raw_string_ostream liveOs(live), scoreOs(score);
-  Emitter liveEmitter(liveOs), scoreEmitter(scoreOs);
+  std::string live, liveBranches, score, scoreBranches, grad, gradBranches;
+  llvm::raw_string_ostream liveOs(live), scoreOs(score), gradOs(grad);
+  Emitter liveEmitter(liveOs), scoreEmitter(scoreOs), gradEmitter(gradOs);
   llvm::raw_string_ostream liveBranchOs(liveBranches),
-      scoreBranchOs(scoreBranches);
+      scoreBranchOs(scoreBranches), gradBranchOs(gradBranches);
   bool hasScore = false;
   for (PatternOp pattern : module.getOps<PatternOp>()) {
     auto heads = pattern->getAttrOfType<DenseI64ArrayAttr>("lace.heads");
@@ -462,6 +560,11 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
         return failure();
       scoreBranchOs << scoreOs.str() << "  }\n";
       score.clear();
+      gradBranchOs << "  if " << headCondition(heads.asArrayRef()) << " {\n";
+      if (failed(gradEmitter.scoreGrad(scoreValue.getDefiningOp<ScoreOp>())))
+        return failure();
+      gradBranchOs << gradOs.str() << "  }\n";
+      grad.clear();
     }
   }
   PatternFunctions functions;
@@ -469,8 +572,11 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
                       (liveEmitter.usesRandom ? kRandomHelpers : "");
   functions.liveBody = std::string(kPrelude) + liveOs.str() +
                        liveBranchOs.str() + "  return false;\n";
-  if (hasScore)
+  if (hasScore) {
     functions.scoreBody = std::string(kPrelude) + scoreBranchOs.str() +
                           "  return s;\n";
+    functions.scoreGradBody = std::string(kPrelude) + gradBranchOs.str() +
+                              "  return 1.0f;\n";
+  }
   return functions;
 }

@@ -516,6 +516,73 @@ float Instance::score(float s, std::int64_t b, std::int64_t h, std::int64_t q,
   return eval(*pattern_->score, x).f;
 }
 
+double Instance::scoreDerivative(float s, std::int64_t b, std::int64_t h,
+                                 std::int64_t q, std::int64_t k) const {
+  if (!pattern_->score)
+    return 1.0;
+  Element x{b, h, q, k, s, ++shared_->generation};
+  return derivative(*pattern_->score, x);
+}
+
+/// d e / d s for a Float expression, by the chain rule over the same AST
+/// eval() runs (the values of sub-expressions come from eval). Anything
+/// not Float, and anything folded to a constant, has derivative 0.
+double Instance::derivative(const Expr &e, const Element &x) const {
+  if (e.type != Type::Float || isConst_[static_cast<std::size_t>(e.id)])
+    return 0.0;
+  auto d = [&](int i) { return derivative(e.operand(i), x); };
+  auto value = [&](int i) -> double { return eval(e.operand(i), x).f; };
+  switch (e.kind) {
+  case ExprKind::BuiltinRef:
+    return e.builtin == Builtin::S ? 1.0 : 0.0;
+  case ExprKind::LetRef:
+    return derivative(*pattern_->lets[static_cast<std::size_t>(e.index)].value,
+                      x);
+  case ExprKind::Unary:
+    return e.op == Op::NegFloat ? -d(0) : 0.0;
+  case ExprKind::Binary:
+    switch (e.op) {
+    case Op::AddFloat:
+      return d(0) + d(1);
+    case Op::SubFloat:
+      return d(0) - d(1);
+    case Op::MulFloat:
+      return d(0) * value(1) + value(0) * d(1);
+    case Op::DivFloat: {
+      const double b = value(1);
+      return (d(0) * b - value(0) * d(1)) / (b * b);
+    }
+    default:
+      return 0.0;
+    }
+  case ExprKind::Conditional:
+    return d(eval(e.operand(0), x).b ? 1 : 2);
+  case ExprKind::MathCall:
+    switch (e.math) {
+    case MathFunction::Min:
+      return value(0) <= value(1) ? d(0) : d(1);
+    case MathFunction::Max:
+      return value(0) >= value(1) ? d(0) : d(1);
+    case MathFunction::Abs:
+      return value(0) < 0 ? -d(0) : d(0);
+    case MathFunction::Tanh: {
+      const double t = std::tanh(value(0));
+      return d(0) * (1.0 - t * t);
+    }
+    case MathFunction::Exp:
+      return d(0) * std::exp(value(0));
+    case MathFunction::Log:
+      return d(0) / value(0);
+    case MathFunction::Sqrt:
+      return d(0) / (2.0 * std::sqrt(value(0)));
+    default: // to_float, alibi_slope: not functions of s
+      return 0.0;
+    }
+  default:
+    return 0.0;
+  }
+}
+
 bool Instance::memoMask(const Element &x) const {
   if (memo_->maskGen == x.gen)
     return memo_->maskValue;

@@ -11,78 +11,169 @@
 
 namespace lace {
 
+std::vector<double> widenElements(DType dtype,
+                                  const std::vector<std::uint16_t> &t) {
+  std::vector<double> w(t.size());
+  for (std::size_t i = 0; i < t.size(); ++i)
+    w[i] = elementToFloat(dtype, t[i]);
+  return w;
+}
+
+namespace {
+
+/// One query row's softmax: which keys are live, the raw scaled scores
+/// (before the score modifier) and the probabilities P (0 off the mask).
+struct RowSoftmax {
+  std::vector<char> live;
+  std::vector<double> raw, prob;
+  double lse = 0; ///< -inf for a row without a live key
+
+  void compute(const frontend::Instance &pattern, const ReferenceProblem &pr,
+               std::int64_t b, std::int64_t h, std::int64_t i) {
+    const ProblemShape &s = pr.shape;
+    const std::int64_t d = pr.headDim, kvh = h / (s.heads / s.kvHeads);
+    live.assign(static_cast<std::size_t>(s.seqK), 0);
+    raw.assign(static_cast<std::size_t>(s.seqK), 0.0);
+    prob.assign(static_cast<std::size_t>(s.seqK), 0.0);
+    std::vector<double> logits(static_cast<std::size_t>(s.seqK));
+    const double *qi = pr.qRow(b, i, h);
+    double maxLogit = -std::numeric_limits<double>::infinity();
+    for (std::int64_t j = 0; j < s.seqK; ++j) {
+      live[j] = pattern.mask(b, h, i, j);
+      if (!live[j])
+        continue;
+      const double *kj = pr.kRow(b, j, kvh);
+      double dot = 0;
+      for (std::int64_t x = 0; x < d; ++x)
+        dot += qi[x] * kj[x];
+      raw[j] = dot * pr.scale;
+      logits[j] = pattern.hasScore()
+                      ? pattern.score(static_cast<float>(raw[j]), b, h, i, j)
+                      : raw[j];
+      maxLogit = std::max(maxLogit, logits[j]);
+    }
+    if (maxLogit == -std::numeric_limits<double>::infinity()) {
+      lse = maxLogit;
+      return;
+    }
+    double sum = 0;
+    for (std::int64_t j = 0; j < s.seqK; ++j)
+      if (live[j]) {
+        prob[j] = std::exp(logits[j] - maxLogit);
+        sum += prob[j];
+      }
+    for (double &p : prob)
+      p /= sum;
+    lse = maxLogit + std::log(sum);
+  }
+};
+
+} // namespace
+
+ReferenceProblem ReferenceProblem::of(const AttentionInputs &in, float scale) {
+  ReferenceProblem pr;
+  pr.shape = in.shape;
+  pr.headDim = in.headDim;
+  pr.scale = scale != 0.f ? scale
+                          : 1.0 / std::sqrt(static_cast<double>(in.headDim));
+  pr.q = widenElements(in.dtype, in.q);
+  pr.k = widenElements(in.dtype, in.k);
+  pr.v = widenElements(in.dtype, in.v);
+  return pr;
+}
+
 ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
-                                    const AttentionInputs &in, float scale) {
-  const ProblemShape &s = in.shape;
-  const std::int64_t d = in.headDim;
-  const double softmaxScale =
-      scale != 0.f ? scale : 1.0 / std::sqrt(static_cast<double>(d));
+                                    const ReferenceProblem &pr) {
+  const ProblemShape &s = pr.shape;
+  const std::int64_t d = pr.headDim;
   ReferenceOutputs out;
   out.o.assign(static_cast<std::size_t>(s.batch * s.seqQ * s.heads * d), 0.0);
   out.lse.assign(static_cast<std::size_t>(s.batch * s.heads * s.seqQ), 0.0);
-  auto widen = [&](const std::vector<std::uint16_t> &t) {
-    std::vector<double> w(t.size());
-    for (std::size_t i = 0; i < t.size(); ++i)
-      w[i] = elementToFloat(in.dtype, t[i]);
-    return w;
-  };
-  const std::vector<double> q = widen(in.q), k = widen(in.k), v = widen(in.v);
-  std::vector<double> logits(static_cast<std::size_t>(s.seqK));
-  std::vector<char> live(static_cast<std::size_t>(s.seqK));
-  const std::int64_t group = s.heads / s.kvHeads;
+  RowSoftmax row;
   for (std::int64_t b = 0; b < s.batch; ++b)
     for (std::int64_t h = 0; h < s.heads; ++h) {
-      const std::int64_t kvh = h / group;
+      const std::int64_t kvh = h / (s.heads / s.kvHeads);
       for (std::int64_t i = 0; i < s.seqQ; ++i) {
-        const double *qi = &q[static_cast<std::size_t>(
-            ((b * s.seqQ + i) * s.heads + h) * d)];
-        double maxLogit = -std::numeric_limits<double>::infinity();
-        for (std::int64_t j = 0; j < s.seqK; ++j) {
-          live[j] = pattern.mask(b, h, i, j);
-          if (!live[j])
-            continue;
-          const double *kj = &k[static_cast<std::size_t>(
-              ((b * s.seqK + j) * s.kvHeads + kvh) * d)];
-          double dot = 0;
-          for (std::int64_t x = 0; x < d; ++x)
-            dot += qi[x] * kj[x];
-          double logit = dot * softmaxScale;
-          if (pattern.hasScore())
-            logit = pattern.score(static_cast<float>(logit), b, h, i, j);
-          logits[j] = logit;
-          maxLogit = std::max(maxLogit, logit);
-        }
-        double *oi = &out.o[static_cast<std::size_t>(
-            ((b * s.seqQ + i) * s.heads + h) * d)];
-        double &lse = out.lse[static_cast<std::size_t>((b * s.heads + h) * s.seqQ + i)];
-        if (maxLogit == -std::numeric_limits<double>::infinity()) {
-          lse = -std::numeric_limits<double>::infinity();
-          continue;
-        }
-        double sum = 0;
-        for (std::int64_t j = 0; j < s.seqK; ++j) {
-          if (!live[j])
-            continue;
-          const double p = std::exp(logits[j] - maxLogit);
-          sum += p;
-          const double *vj = &v[static_cast<std::size_t>(
-              ((b * s.seqK + j) * s.kvHeads + kvh) * d)];
-          for (std::int64_t x = 0; x < d; ++x)
-            oi[x] += p * vj[x];
-        }
-        for (std::int64_t x = 0; x < d; ++x)
-          oi[x] /= sum;
-        lse = maxLogit + std::log(sum);
+        row.compute(pattern, pr, b, h, i);
+        out.lse[static_cast<std::size_t>((b * s.heads + h) * s.seqQ + i)] =
+            row.lse;
+        double *oi = &out.o[pr.rowOffset(b, i, h, s.heads)];
+        for (std::int64_t j = 0; j < s.seqK; ++j)
+          if (row.prob[j] != 0) {
+            const double *vj = pr.vRow(b, j, kvh);
+            for (std::int64_t x = 0; x < d; ++x)
+              oi[x] += row.prob[j] * vj[x];
+          }
       }
     }
   return out;
 }
 
-Expected<ReferenceOutputs>
-referenceFor(const frontend::Pattern &pattern,
-             const frontend::SourceManager &sources,
-             const std::vector<std::pair<std::string, std::string>> &params,
-             const AttentionInputs &inputs, float scale) {
+ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
+                                    const AttentionInputs &in, float scale) {
+  return referenceAttention(pattern, ReferenceProblem::of(in, scale));
+}
+
+ReferenceGradients referenceAttentionBackward(const frontend::Instance &pattern,
+                                              const ReferenceProblem &pr,
+                                              const std::vector<double> &dout) {
+  const ProblemShape &s = pr.shape;
+  const std::int64_t d = pr.headDim;
+  ReferenceGradients g;
+  g.dq.assign(pr.q.size(), 0.0);
+  g.dk.assign(pr.k.size(), 0.0);
+  g.dv.assign(pr.v.size(), 0.0);
+  RowSoftmax row;
+  std::vector<double> oi(static_cast<std::size_t>(d));
+  for (std::int64_t b = 0; b < s.batch; ++b)
+    for (std::int64_t h = 0; h < s.heads; ++h) {
+      const std::int64_t kvh = h / (s.heads / s.kvHeads);
+      for (std::int64_t i = 0; i < s.seqQ; ++i) {
+        row.compute(pattern, pr, b, h, i);
+        if (std::isinf(row.lse))
+          continue; // no live key: O = 0 does not depend on anything
+        const std::size_t at = pr.rowOffset(b, i, h, s.heads);
+        const double *doi = &dout[at];
+        const double *qi = &pr.q[at];
+        // D = dO . O, with O recomputed in float64.
+        std::fill(oi.begin(), oi.end(), 0.0);
+        for (std::int64_t j = 0; j < s.seqK; ++j)
+          if (row.prob[j] != 0)
+            for (std::int64_t x = 0; x < d; ++x)
+              oi[x] += row.prob[j] * pr.vRow(b, j, kvh)[x];
+        double delta = 0;
+        for (std::int64_t x = 0; x < d; ++x)
+          delta += doi[x] * oi[x];
+        for (std::int64_t j = 0; j < s.seqK; ++j) {
+          if (!row.live[j])
+            continue;
+          const double p = row.prob[j];
+          const double *vj = pr.vRow(b, j, kvh);
+          const double *kj = pr.kRow(b, j, kvh);
+          const std::size_t kAt = pr.rowOffset(b, j, kvh, s.kvHeads);
+          double dp = 0;
+          for (std::int64_t x = 0; x < d; ++x) {
+            dp += doi[x] * vj[x];
+            g.dv[kAt + x] += p * doi[x];
+          }
+          const double slope =
+              pattern.scoreDerivative(static_cast<float>(row.raw[j]), b, h, i, j);
+          const double ds = p * (dp - delta) * slope * pr.scale;
+          for (std::int64_t x = 0; x < d; ++x) {
+            g.dq[at + x] += ds * kj[x];
+            g.dk[kAt + x] += ds * qi[x];
+          }
+        }
+      }
+    }
+  return g;
+}
+
+Expected<std::unique_ptr<frontend::Instance>>
+referenceInstance(const frontend::Pattern &pattern,
+                  const frontend::SourceManager &sources,
+                  const std::vector<std::pair<std::string, std::string>> &params,
+                  const AttentionInputs &inputs) {
   std::vector<frontend::ParamOverride> overrides;
   for (const auto &[name, value] : params)
     overrides.push_back({name, value});
@@ -97,12 +188,38 @@ referenceFor(const frontend::Pattern &pattern,
   if (!instance)
     return Error("instantiating " + pattern.name + " failed",
                  diags.renderAll());
-  return referenceAttention(*instance, inputs, scale);
+  return instance;
 }
 
-Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
-                                              const AttentionInputs &inputs,
-                                              float scale) {
+Expected<ReferenceOutputs>
+referenceFor(const frontend::Pattern &pattern,
+             const frontend::SourceManager &sources,
+             const std::vector<std::pair<std::string, std::string>> &params,
+             const AttentionInputs &inputs, float scale) {
+  auto instance = referenceInstance(pattern, sources, params, inputs);
+  if (!instance)
+    return std::move(instance).error();
+  return referenceAttention(**instance, inputs, scale);
+}
+
+Expected<ReferenceGradients> referenceBackwardFor(
+    const frontend::Pattern &pattern, const frontend::SourceManager &sources,
+    const std::vector<std::pair<std::string, std::string>> &params,
+    const AttentionInputs &inputs, const std::vector<std::uint16_t> &dout,
+    float scale) {
+  auto instance = referenceInstance(pattern, sources, params, inputs);
+  if (!instance)
+    return std::move(instance).error();
+  return referenceAttentionBackward(**instance,
+                                    ReferenceProblem::of(inputs, scale),
+                                    widenElements(inputs.dtype, dout));
+}
+
+namespace {
+/// Loads the bundle's .lace sources and runs `use` on its pattern and
+/// parameters.
+template <class Result, class Use>
+Expected<Result> withBundledPattern(const BundledPlan &bundled, Use use) {
   if (bundled.sources.empty())
     return Error("the bundle of " + bundled.plan.pattern +
                  " carries no .lace sources: no reference");
@@ -117,7 +234,30 @@ Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
   if (!program.ok || !pattern)
     return Error("cannot load the bundled pattern " + bundled.plan.pattern,
                  diags.renderAll());
-  return referenceFor(*pattern, sources, bundled.params, inputs, scale);
+  return use(*pattern, sources);
+}
+} // namespace
+
+Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
+                                              const AttentionInputs &inputs,
+                                              float scale) {
+  return withBundledPattern<ReferenceOutputs>(
+      bundled, [&](const frontend::Pattern &pattern,
+                   const frontend::SourceManager &sources) {
+        return referenceFor(pattern, sources, bundled.params, inputs, scale);
+      });
+}
+
+Expected<ReferenceGradients>
+referenceBackwardForBundle(const BundledPlan &bundled,
+                           const AttentionInputs &inputs,
+                           const std::vector<std::uint16_t> &dout, float scale) {
+  return withBundledPattern<ReferenceGradients>(
+      bundled, [&](const frontend::Pattern &pattern,
+                   const frontend::SourceManager &sources) {
+        return referenceBackwardFor(pattern, sources, bundled.params, inputs,
+                                    dout, scale);
+      });
 }
 
 Agreement compareWithReference(const ReferenceOutputs &ref,
@@ -166,6 +306,46 @@ Agreement compareWithReference(const ReferenceOutputs &ref,
     why << "output error " << a.outError << " >= " << tolerance << "; ";
   if (!(a.lseError < tolerance))
     why << "LSE error " << a.lseError << " >= " << tolerance << "; ";
+  a.failure = why.str();
+  if (!a.failure.empty())
+    a.failure.resize(a.failure.size() - 2);
+  return a;
+}
+
+namespace {
+/// ||got - want|| / ||want||, counting non-finite values of `got`.
+double relativeError(DType dtype, const std::vector<std::uint16_t> &got,
+                     const std::vector<double> &want, std::int64_t &nonFinite) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double x = elementToFloat(dtype, got[i]);
+    if (!std::isfinite(x)) {
+      nonFinite++;
+      continue;
+    }
+    diff += (x - want[i]) * (x - want[i]);
+    norm += want[i] * want[i];
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+} // namespace
+
+GradientAgreement compareGradients(const ReferenceGradients &reference,
+                                   const AttentionInputs &in,
+                                   const AttentionGradients &gradients,
+                                   double tolerance) {
+  GradientAgreement a;
+  a.dqError = relativeError(in.dtype, gradients.dq, reference.dq, a.nonFinite);
+  a.dkError = relativeError(in.dtype, gradients.dk, reference.dk, a.nonFinite);
+  a.dvError = relativeError(in.dtype, gradients.dv, reference.dv, a.nonFinite);
+  std::ostringstream why;
+  if (a.nonFinite)
+    why << a.nonFinite << " NaN/inf or unwritten gradients; ";
+  for (auto [name, error] : {std::pair{"dq", a.dqError},
+                             std::pair{"dk", a.dkError},
+                             std::pair{"dv", a.dvError}})
+    if (!(error < tolerance))
+      why << name << " error " << error << " >= " << tolerance << "; ";
   a.failure = why.str();
   if (!a.failure.empty())
     a.failure.resize(a.failure.size() - 2);

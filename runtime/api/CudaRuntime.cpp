@@ -8,17 +8,19 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 namespace lace::api {
 
 namespace {
 
-/// A loaded module and its kernel function, shared by every Kernel of the
-/// same cache key.
+/// A loaded module and its kernel functions (the forward's one, or the
+/// backward's dq and dkdv), shared by every Kernel of the same cache key.
 struct LoadedModule {
   cuda::Module module;
-  cuda::Function function;
+  std::vector<cuda::Function> functions;
 };
 
 /// The layout tables in device memory: uploaded once per loaded kernel.
@@ -48,9 +50,11 @@ class CudaKernel final : public Kernel {
 public:
   CudaKernel(KernelPlan plan, bool fromCache, double compileSeconds,
              const cuda::Context &context,
-             std::shared_ptr<const LoadedModule> module,
+             std::shared_ptr<const LoadedModule> forward,
+             std::shared_ptr<const LoadedModule> backward,
              std::shared_ptr<const DeviceTables> tables)
-      : Kernel(std::move(plan), fromCache, compileSeconds), context_(context), module_(std::move(module)),
+      : Kernel(std::move(plan), fromCache, compileSeconds), context_(context),
+        forward_(std::move(forward)), backward_(std::move(backward)),
         tables_(std::move(tables)) {}
 
   using Kernel::forward;
@@ -64,19 +68,45 @@ public:
       return error;
     LaceFwdParams params =
         makeParams(plan_, tables_->pointers, q, k, v, o, lse, segments, scale);
-    const LaunchShape shape = launchShape(plan_);
-    void *args[] = {&params};
-    if (auto error = cuda::launch(
-            module_->function, {shape.grid[0], shape.grid[1], shape.grid[2]},
-            {shape.threads, 1, 1}, shape.sharedBytes,
-            static_cast<cuda::CUstream>(stream), args))
+    if (auto error = launch(forward_->functions[0], launchShape(plan_),
+                            &params, stream))
       return error->withContext("forward (" + plan_.pattern + ")");
     return std::nullopt;
   }
 
+  std::optional<Error> backward(const BackwardTensors &t,
+                                const SegmentIdsRef &segments, void *stream,
+                                float scale) const override {
+    if (auto error = checkBackwardArguments(t, segments))
+      return error;
+    if (auto error = context_.setCurrent())
+      return error;
+    LaceBwdParams params =
+        makeBackwardParams(plan_, tables_->pointers, t, segments, scale);
+    // Same stream: dkdv starts after dq has written delta.
+    if (auto error = launch(backward_->functions[0], dqLaunchShape(plan_),
+                            &params, stream))
+      return error->withContext("backward dq (" + plan_.pattern + ")");
+    if (auto error = launch(backward_->functions[1], dkdvLaunchShape(plan_),
+                            &params, stream))
+      return error->withContext("backward dkdv (" + plan_.pattern + ")");
+    return std::nullopt;
+  }
+
+  bool hasBackward() const override { return backward_ != nullptr; }
+
 private:
+  static std::optional<Error> launch(const cuda::Function &function,
+                                     const LaunchShape &shape, void *params,
+                                     void *stream) {
+    void *args[] = {params};
+    return cuda::launch(function, {shape.grid[0], shape.grid[1], shape.grid[2]},
+                        {shape.threads, 1, 1}, shape.sharedBytes,
+                        static_cast<cuda::CUstream>(stream), args);
+  }
+
   const cuda::Context &context_;
-  std::shared_ptr<const LoadedModule> module_;
+  std::shared_ptr<const LoadedModule> forward_, backward_;
   std::shared_ptr<const DeviceTables> tables_;
 };
 
@@ -89,41 +119,78 @@ public:
     cache_ = std::move(cache);
   }
 
-  Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) override {
+  Expected<std::shared_ptr<const Kernel>>
+  load(const KernelPlan &plan, const LoadOptions &options) override {
     if (std::string why = plan.validate(); !why.empty())
       return Error("loading " + plan.pattern + ": invalid plan: " + why);
-    if (plan.spec.sharedBytes() > device_.maxSharedOptin())
+    if (options.backward)
+      if (std::string why = plan.validateBackward(); !why.empty())
+        return Error("loading the backward of " + plan.pattern + ": " + why);
+    const int needed =
+        options.backward ? std::max({plan.spec.sharedBytes(),
+                                     plan.spec.backwardDqSharedBytes(),
+                                     plan.spec.backwardDkdvSharedBytes()})
+                         : plan.spec.sharedBytes();
+    if (needed > device_.maxSharedOptin())
       return Error("loading " + plan.pattern + ": the kernel needs " +
-                   std::to_string(plan.spec.sharedBytes()) +
-                   " bytes of shared memory, " + device_.name() + " has " +
+                   std::to_string(needed) + " bytes of shared memory, " +
+                   device_.name() + " has " +
                    std::to_string(device_.maxSharedOptin()));
     const auto [major, minor] = nvrtc_->version();
-    const KernelKeys::Entry &kernelKey = keys_.get(
-        plan, "nvrtc " + std::to_string(major) + "." + std::to_string(minor),
-        arch_);
-    const std::string &source = kernelKey.source;
-    const CacheKey &key = kernelKey.key;
-    auto cached = findOrCompile(*cache_, key, plan, [&]() -> Expected<Payload> {
-      Expected<jit::CompiledKernel> kernel =
-          nvrtc_->compile(source, plan.spec.name, arch_);
-      if (!kernel)
-        return std::move(kernel).error();
-      return Payload{std::vector<char>(kernel->cubin.begin(), kernel->cubin.end()),
-                     "cubin", plan.pattern};
-    });
-    if (!cached)
-      return std::move(cached).error();
-    auto module = loaded(key, *cached->entry, plan);
-    if (!module)
-      return std::move(module).error().withContext("loading " + plan.pattern);
+    const std::string compiler =
+        "nvrtc " + std::to_string(major) + "." + std::to_string(minor);
+    bool fromCache = true;
+    double seconds = 0;
+    // Compiles or finds the module of a pass and loads its functions, each
+    // allowed the dynamic shared memory it is launched with.
+    auto module = [&](jit::Pass pass,
+                      std::vector<std::pair<std::string, int>> functions)
+        -> Expected<std::shared_ptr<const LoadedModule>> {
+      const KernelKeys::Entry &kernelKey = keys_.get(plan, pass, compiler, arch_);
+      auto cached = findOrCompile(
+          *cache_, kernelKey.key, plan, [&]() -> Expected<Payload> {
+            Expected<jit::CompiledKernel> kernel = nvrtc_->compile(
+                kernelKey.source,
+                pass == jit::Pass::Forward ? plan.spec.name
+                                           : plan.spec.name + "_bwd",
+                arch_);
+            if (!kernel)
+              return std::move(kernel).error();
+            return Payload{
+                std::vector<char>(kernel->cubin.begin(), kernel->cubin.end()),
+                "cubin", plan.pattern};
+          });
+      if (!cached)
+        return std::move(cached).error();
+      fromCache = fromCache && !cached->compiled;
+      seconds += cached->seconds;
+      auto loadedModule = loaded(kernelKey.key, *cached->entry, functions);
+      if (!loadedModule)
+        return std::move(loadedModule).error().withContext("loading " +
+                                                           plan.pattern);
+      return loadedModule;
+    };
+    auto forward = module(jit::Pass::Forward,
+                          {{plan.spec.name, plan.spec.sharedBytes()}});
+    if (!forward)
+      return std::move(forward).error();
+    std::shared_ptr<const LoadedModule> backward;
+    if (options.backward) {
+      auto compiled = module(
+          jit::Pass::Backward,
+          {{plan.spec.dqKernelName(), plan.spec.backwardDqSharedBytes()},
+           {plan.spec.dkdvKernelName(), plan.spec.backwardDkdvSharedBytes()}});
+      if (!compiled)
+        return std::move(compiled).error();
+      backward = std::move(*compiled);
+    }
 
     auto tables = uploadedTables(plan);
     if (!tables)
       return std::move(tables).error();
-    auto kernel = std::make_shared<CudaKernel>(plan, !cached->compiled,
-                                               cached->seconds, context_,
-                                               std::move(*module),
-                                               std::move(*tables));
+    auto kernel = std::make_shared<CudaKernel>(
+        plan, fromCache, seconds, context_, std::move(*forward),
+        std::move(backward), std::move(*tables));
     return std::shared_ptr<const Kernel>(std::move(kernel));
   }
 
@@ -134,42 +201,77 @@ public:
     HostRun run;
     run.outputs = AttentionOutputs::poisoned(in);
     std::vector<cuda::DeviceBuffer> keep;
-    auto set = uploadSet(in, run.outputs, keep);
+    auto set = uploadSet(in, run.outputs, nullptr, keep);
     if (!set)
       return std::move(set).error();
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(set->t.q, set->t.k, set->t.v, set->t.o,
-                                      set->lse, set->segments))
+      if (auto error = forward(kernel, *set))
         return std::move(*error);
       if (auto error = cuda::synchronize(device_.driver(), nullptr))
         return std::move(*error);
-      run.seconds.push_back(std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - start)
-                                .count());
+      run.seconds.push_back(secondsSince(start));
     }
-    if (auto error = keep[set->oBuffer].download(run.outputs.o.data(),
-                                                 run.outputs.o.size() * 2))
+    if (auto error = downloadOutputs(*set, keep, run.outputs))
       return std::move(*error);
-    if (auto error = keep[set->lseBuffer].download(
-            run.outputs.lse.data(), run.outputs.lse.size() * 4))
+    return run;
+  }
+
+  Expected<HostBackward> backwardOnHost(const Kernel &kernel,
+                                        const AttentionInputs &in,
+                                        const std::vector<std::uint16_t> &dout,
+                                        int repeats) override {
+    if (auto error = context_.setCurrent())
       return std::move(*error);
+    HostBackward run;
+    run.outputs = AttentionOutputs::poisoned(in);
+    run.gradients = AttentionGradients::poisoned(in);
+    std::vector<cuda::DeviceBuffer> keep;
+    auto set = uploadSet(in, run.outputs, &dout, keep);
+    if (!set)
+      return std::move(set).error();
+    if (auto error = forward(kernel, *set))
+      return std::move(*error);
+    for (int i = 0; i < std::max(1, repeats); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      if (auto error = kernel.backward(set->backward, set->segments))
+        return std::move(*error);
+      if (auto error = cuda::synchronize(device_.driver(), nullptr))
+        return std::move(*error);
+      run.seconds.push_back(secondsSince(start));
+    }
+    if (auto error = downloadOutputs(*set, keep, run.outputs))
+      return std::move(*error);
+    for (auto [index, host] :
+         {std::pair{set->dqBuffer, &run.gradients.dq},
+          std::pair{set->dkBuffer, &run.gradients.dk},
+          std::pair{set->dvBuffer, &run.gradients.dv}})
+      if (auto error = keep[index].download(host->data(), host->size() * 2))
+        return std::move(*error);
     return run;
   }
 
   Expected<std::vector<double>> time(const Kernel &kernel,
                                      const AttentionInputs &in, int warmup,
-                                     int repeats, int rotations) override {
+                                     int repeats, int rotations,
+                                     jit::Pass pass) override {
     if (auto error = context_.setCurrent())
       return std::move(*error);
+    const bool backward = pass == jit::Pass::Backward;
     const AttentionOutputs out = AttentionOutputs::poisoned(in);
+    const std::vector<std::uint16_t> dout =
+        backward ? randomOutputGradient(in, 1) : std::vector<std::uint16_t>{};
     std::vector<cuda::DeviceBuffer> keep;
     std::vector<DeviceSet> sets;
     for (int r = 0; r < std::max(1, rotations); ++r) {
-      auto set = uploadSet(in, out, keep);
+      auto set = uploadSet(in, out, backward ? &dout : nullptr, keep);
       if (!set)
         return std::move(set).error().withContext(
             "input set " + std::to_string(r) + " (out of device memory?)");
+      // The backward reads the forward's O and LSE.
+      if (backward)
+        if (auto error = forward(kernel, *set))
+          return std::move(*error);
       sets.push_back(*set);
     }
     auto start = cuda::Event::create(context_);
@@ -181,8 +283,8 @@ public:
       const DeviceSet &set = sets[static_cast<std::size_t>(i) % sets.size()];
       if (auto error = start->record(nullptr))
         return std::move(*error);
-      if (auto error = kernel.forward(set.t.q, set.t.k, set.t.v, set.t.o,
-                                      set.lse, set.segments))
+      if (auto error = backward ? kernel.backward(set.backward, set.segments)
+                                : forward(kernel, set))
         return std::move(*error);
       if (auto error = end->record(nullptr))
         return std::move(*error);
@@ -203,62 +305,107 @@ public:
   }
 
 private:
+  static double secondsSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  }
+
   /// One copy of a problem's inputs, outputs and segment ids in device
-  /// memory; the buffers live in the caller's `keep` (O and LSE at the
-  /// indices given, for copying results back).
+  /// memory, and with an upstream gradient the backward's tensors too; the
+  /// buffers live in the caller's `keep` (outputs at the indices given, for
+  /// copying results back).
   struct DeviceSet {
     AttentionTensors t;
     float *lse = nullptr;
     SegmentIdsRef segments;
+    BackwardTensors backward;
     std::size_t oBuffer = 0, lseBuffer = 0;
+    std::size_t dqBuffer = 0, dkBuffer = 0, dvBuffer = 0;
   };
+
+  static std::optional<Error> forward(const Kernel &kernel,
+                                      const DeviceSet &set) {
+    return kernel.forward(set.t.q, set.t.k, set.t.v, set.t.o, set.lse,
+                          set.segments);
+  }
+
+  static std::optional<Error>
+  downloadOutputs(const DeviceSet &set, std::vector<cuda::DeviceBuffer> &keep,
+                  AttentionOutputs &outputs) {
+    if (auto error = keep[set.oBuffer].download(outputs.o.data(),
+                                                outputs.o.size() * 2))
+      return error;
+    return keep[set.lseBuffer].download(outputs.lse.data(),
+                                        outputs.lse.size() * 4);
+  }
 
   Expected<DeviceSet> uploadSet(const AttentionInputs &in,
                                 const AttentionOutputs &out,
+                                const std::vector<std::uint16_t> *dout,
                                 std::vector<cuda::DeviceBuffer> &keep) {
-    auto q = upload(context_, in.q, keep);
-    auto k = upload(context_, in.k, keep);
-    auto v = upload(context_, in.v, keep);
-    auto o = upload(context_, out.o, keep);
-    const std::size_t oBuffer = keep.size() - 1;
-    auto lse = upload(context_, out.lse, keep);
-    const std::size_t lseBuffer = keep.size() - 1;
-    auto segmentQ = upload(context_, in.segmentQ, keep);
-    auto segmentK = upload(context_, in.segmentK, keep);
-    for (const Error *error :
-         {q ? nullptr : &q.error(), k ? nullptr : &k.error(),
-          v ? nullptr : &v.error(), o ? nullptr : &o.error(),
-          lse ? nullptr : &lse.error(), segmentQ ? nullptr : &segmentQ.error(),
-          segmentK ? nullptr : &segmentK.error()})
-      if (error)
-        return Error(*error).withContext("copying the inputs to the device");
-    return DeviceSet{contiguousTensors(in, *q, *k, *v, *o),
-                     const_cast<float *>(*lse),
-                     {*segmentQ, *segmentK},
-                     oBuffer,
-                     lseBuffer};
+    std::optional<Error> failed;
+    auto put = [&](const auto &values) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      auto pointer = upload(context_, values, keep);
+      if (!pointer) {
+        if (!failed)
+          failed = pointer.error();
+        return static_cast<T *>(nullptr);
+      }
+      return const_cast<T *>(*pointer);
+    };
+    DeviceSet set;
+    auto *q = put(in.q);
+    auto *k = put(in.k);
+    auto *v = put(in.v);
+    auto *o = put(out.o);
+    set.oBuffer = keep.size() - 1;
+    set.lse = put(out.lse);
+    set.lseBuffer = keep.size() - 1;
+    set.segments = {put(in.segmentQ), put(in.segmentK)};
+    set.t = contiguousTensors(in, q, k, v, o);
+    if (dout) {
+      const AttentionGradients poisoned = AttentionGradients::poisoned(in);
+      auto *d = put(*dout);
+      auto *dq = put(poisoned.dq);
+      set.dqBuffer = keep.size() - 1;
+      auto *dk = put(poisoned.dk);
+      set.dkBuffer = keep.size() - 1;
+      auto *dv = put(poisoned.dv);
+      set.dvBuffer = keep.size() - 1;
+      float *delta = put(std::vector<float>(static_cast<std::size_t>(
+          in.shape.batch * in.shape.heads * in.shape.seqQ)));
+      set.backward = backwardTensors(in, q, k, v, o, d, set.lse, dq, dk, dv,
+                                     delta);
+    }
+    if (failed)
+      return failed->withContext("copying the inputs to the device");
+    return set;
   }
 
   /// The plan's layout tables in device memory: uploaded once per distinct
   /// layout and shared by every kernel loaded with it.
   Expected<std::shared_ptr<const DeviceTables>>
   uploadedTables(const KernelPlan &plan) {
-    const LayoutTables &l = plan.layout;
-    std::string identity = std::to_string(static_cast<int>(l.form)) + "/" +
-                           std::to_string(l.numLayouts) + "/" +
-                           std::to_string(l.numQTiles) + "/" +
-                           std::to_string(l.numKTiles);
+    std::string identity;
     auto append = [&](const auto &values) {
       identity += "/" + std::to_string(values.size()) + ":";
       identity.append(reinterpret_cast<const char *>(values.data()),
                       values.size() * sizeof(values[0]));
     };
-    append(l.headToLayout);
-    append(l.rowOffsets);
-    append(l.runs);
-    append(l.bsrRowPtr);
-    append(l.bsrColIdx);
-    append(l.bsrIsFull);
+    for (const LayoutTables *l : {&plan.layout, &plan.transposed}) {
+      identity += std::to_string(static_cast<int>(l->form)) + "/" +
+                  std::to_string(l->numLayouts) + "/" +
+                  std::to_string(l->numRows) + "/" +
+                  std::to_string(l->numCols);
+      append(l->headToLayout);
+      append(l->rowOffsets);
+      append(l->runs);
+      append(l->bsrRowPtr);
+      append(l->bsrColIdx);
+      append(l->bsrIsFull);
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<const DeviceTables> &slot = tables_[identity];
     if (slot)
@@ -266,28 +413,34 @@ private:
     if (auto error = context_.setCurrent())
       return std::move(*error);
     auto tables = std::make_shared<DeviceTables>();
-    auto h2l = upload(context_, l.headToLayout, tables->buffers);
-    auto offsets = upload(context_, l.rowOffsets, tables->buffers);
-    auto runs = upload(context_, l.runs, tables->buffers);
-    auto rowPtr = upload(context_, l.bsrRowPtr, tables->buffers);
-    auto colIdx = upload(context_, l.bsrColIdx, tables->buffers);
-    auto isFull = upload(context_, l.bsrIsFull, tables->buffers);
-    for (const Error *error :
-         {h2l ? nullptr : &h2l.error(), offsets ? nullptr : &offsets.error(),
-          runs ? nullptr : &runs.error(), rowPtr ? nullptr : &rowPtr.error(),
-          colIdx ? nullptr : &colIdx.error(),
-          isFull ? nullptr : &isFull.error()})
-      if (error)
-        return Error(*error).withContext("uploading the layout of " +
-                                         plan.pattern);
-    tables->pointers = {*h2l, *offsets, *runs, *rowPtr, *colIdx, *isFull,
-                        nullptr};
+    std::optional<Error> failed;
+    auto put = [&](const auto &values) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      auto pointer = upload(context_, values, tables->buffers);
+      if (!pointer) {
+        if (!failed)
+          failed = pointer.error();
+        return static_cast<const T *>(nullptr);
+      }
+      return *pointer;
+    };
+    auto tileTables = [&](const LayoutTables &l) {
+      return TileTablePointers{put(l.rowOffsets), put(l.runs),
+                               put(l.bsrRowPtr), put(l.bsrColIdx),
+                               put(l.bsrIsFull)};
+    };
+    tables->pointers.headToLayout = put(plan.layout.headToLayout);
+    tables->pointers.rows = tileTables(plan.layout);
+    tables->pointers.cols = tileTables(plan.transposed);
+    if (failed)
+      return failed->withContext("uploading the layout of " + plan.pattern);
     slot = tables;
     return slot;
   }
 
   Expected<std::shared_ptr<const LoadedModule>>
-  loaded(const CacheKey &key, const CacheEntry &entry, const KernelPlan &plan) {
+  loaded(const CacheKey &key, const CacheEntry &entry,
+         const std::vector<std::pair<std::string, int>> &functions) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<const LoadedModule> &slot = modules_[key.hex()];
     if (slot)
@@ -298,13 +451,17 @@ private:
         context_, std::string_view(entry.bytes.data(), entry.bytes.size()));
     if (!module)
       return std::move(module).error();
-    Expected<cuda::Function> function = module->function(plan.spec.name);
-    if (!function)
-      return std::move(function).error();
-    if (auto error = function->setMaxDynamicSharedBytes(plan.spec.sharedBytes()))
-      return std::move(*error);
+    std::vector<cuda::Function> loadedFunctions;
+    for (const auto &[name, sharedBytes] : functions) {
+      Expected<cuda::Function> function = module->function(name);
+      if (!function)
+        return std::move(function).error();
+      if (auto error = function->setMaxDynamicSharedBytes(sharedBytes))
+        return std::move(*error);
+      loadedFunctions.push_back(*function);
+    }
     slot = std::make_shared<const LoadedModule>(
-        LoadedModule{std::move(*module), *function});
+        LoadedModule{std::move(*module), std::move(loadedFunctions)});
     return slot;
   }
 

@@ -37,11 +37,12 @@ SegmentIdsRef hostSegments(const AttentionInputs &in) {
 class EmulatorKernel final : public Kernel {
 public:
   EmulatorKernel(KernelPlan plan, bool fromCache, double compileSeconds,
-                 std::shared_ptr<emu::KernelObject> object, unsigned workers,
+                 std::shared_ptr<emu::KernelObject> forward,
+                 std::shared_ptr<emu::KernelObject> backward, unsigned workers,
                  unsigned long long shuffleSeed)
       : Kernel(std::move(plan), fromCache, compileSeconds),
-        object_(std::move(object)), workers_(workers),
-        shuffleSeed_(shuffleSeed) {}
+        forward_(std::move(forward)), backward_(std::move(backward)),
+        workers_(workers), shuffleSeed_(shuffleSeed) {}
 
   using Kernel::forward;
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
@@ -50,32 +51,54 @@ public:
                                void * /*stream*/, float scale) const override {
     if (auto error = checkArguments(q, k, v, o, segments))
       return error;
-    const LayoutTables &l = plan_.layout;
     int status = 0;
-    TablePointers tables{l.headToLayout.data(), l.rowOffsets.data(),
-                         l.runs.data(),         l.bsrRowPtr.data(),
-                         l.bsrColIdx.data(),    l.bsrIsFull.data(),
-                         &status};
-    const LaceFwdParams params =
-        makeParams(plan_, tables, q, k, v, o, lse, segments, scale);
-    const LaunchShape shape = launchShape(plan_);
+    const LaceFwdParams params = makeParams(plan_, hostTables(plan_, &status),
+                                            q, k, v, o, lse, segments, scale);
+    if (auto error = run(*forward_, plan_.spec.name, launchShape(plan_),
+                         &params, status))
+      return error->withContext("forward (" + plan_.pattern + ")");
+    return std::nullopt;
+  }
+
+  std::optional<Error> backward(const BackwardTensors &t,
+                                const SegmentIdsRef &segments,
+                                void * /*stream*/, float scale) const override {
+    if (auto error = checkBackwardArguments(t, segments))
+      return error;
+    int status = 0;
+    const LaceBwdParams params = makeBackwardParams(
+        plan_, hostTables(plan_, &status), t, segments, scale);
+    // dq writes delta, which dkdv reads: one launch after the other.
+    if (auto error = run(*backward_, plan_.spec.dqKernelName(),
+                         dqLaunchShape(plan_), &params, status))
+      return error->withContext("backward dq (" + plan_.pattern + ")");
+    if (auto error = run(*backward_, plan_.spec.dkdvKernelName(),
+                         dkdvLaunchShape(plan_), &params, status))
+      return error->withContext("backward dkdv (" + plan_.pattern + ")");
+    return std::nullopt;
+  }
+
+  bool hasBackward() const override { return backward_ != nullptr; }
+
+private:
+  std::optional<Error> run(const emu::KernelObject &object,
+                           const std::string &entry, const LaunchShape &shape,
+                           const void *params, const int &status) const {
     emu::LaunchConfig config;
     config.grid = {shape.grid[0], shape.grid[1], shape.grid[2]};
     config.block = {shape.threads, 1, 1};
     config.sharedBytes = shape.sharedBytes;
     config.workers = workers_;
     config.shuffleSeed = shuffleSeed_;
-    if (auto error = object_->launch(config, &params))
-      return error->withContext("forward (" + plan_.pattern + ")");
+    if (auto error = object.launch(config, entry, params))
+      return error;
     if (status != 0)
-      return Error("forward (" + plan_.pattern +
-                   "): the kernel found malformed layout tables: " +
+      return Error("the kernel found malformed layout tables: " +
                    describeStatus(status));
     return std::nullopt;
   }
 
-private:
-  std::shared_ptr<emu::KernelObject> object_;
+  std::shared_ptr<emu::KernelObject> forward_, backward_;
   unsigned workers_;
   unsigned long long shuffleSeed_;
 };
@@ -89,30 +112,52 @@ public:
     cache_ = std::move(cache);
   }
 
-  Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) override {
+  Expected<std::shared_ptr<const Kernel>>
+  load(const KernelPlan &plan, const LoadOptions &options) override {
     if (std::string why = plan.validate(); !why.empty())
       return Error("loading " + plan.pattern + ": invalid plan: " + why);
-    const KernelKeys::Entry &kernelKey =
-        keys_.get(plan, compiler_.identity(), target());
-    const std::string &source = kernelKey.source;
-    const CacheKey &key = kernelKey.key;
-    auto cached = findOrCompile(*cache_, key, plan, [&]() -> Expected<Payload> {
-      Expected<std::vector<char>> object = compiler_.compile(
-          emu::emulatorSource(source, plan.spec.name), "lace_" + plan.pattern);
-      if (!object)
-        return std::move(object).error();
-      return Payload{std::move(*object), "so", plan.pattern};
-    });
-    if (!cached)
-      return std::move(cached).error();
-    Expected<std::shared_ptr<emu::KernelObject>> object =
-        loaded(key, *cached->entry, plan);
-    if (!object)
-      return std::move(object).error();
-    auto kernel = std::make_shared<EmulatorKernel>(plan, !cached->compiled,
-                                                   cached->seconds,
-                                                   std::move(*object),
-                                                   workers_, shuffleSeed_);
+    if (options.backward)
+      if (std::string why = plan.validateBackward(); !why.empty())
+        return Error("loading the backward of " + plan.pattern + ": " + why);
+    bool fromCache = true;
+    double seconds = 0;
+    auto object = [&](jit::Pass pass,
+                      std::vector<emu::KernelEntry> entries)
+        -> Expected<std::shared_ptr<emu::KernelObject>> {
+      const KernelKeys::Entry &kernelKey =
+          keys_.get(plan, pass, compiler_.identity(), target());
+      const std::string label = "lace_" + plan.pattern +
+                                (pass == jit::Pass::Forward ? "" : "_bwd");
+      auto cached = findOrCompile(
+          *cache_, kernelKey.key, plan, [&]() -> Expected<Payload> {
+            Expected<std::vector<char>> bytes = compiler_.compile(
+                emu::emulatorSource(kernelKey.source, entries), label);
+            if (!bytes)
+              return std::move(bytes).error();
+            return Payload{std::move(*bytes), "so", plan.pattern};
+          });
+      if (!cached)
+        return std::move(cached).error();
+      fromCache = fromCache && !cached->compiled;
+      seconds += cached->seconds;
+      return loaded(kernelKey.key, *cached->entry, label);
+    };
+    auto forward =
+        object(jit::Pass::Forward, {{plan.spec.name, "LaceFwdParams"}});
+    if (!forward)
+      return std::move(forward).error();
+    std::shared_ptr<emu::KernelObject> backward;
+    if (options.backward) {
+      auto compiled =
+          object(jit::Pass::Backward, {{plan.spec.dqKernelName(), "LaceBwdParams"},
+                                       {plan.spec.dkdvKernelName(), "LaceBwdParams"}});
+      if (!compiled)
+        return std::move(compiled).error();
+      backward = std::move(*compiled);
+    }
+    auto kernel = std::make_shared<EmulatorKernel>(
+        plan, fromCache, seconds, std::move(*forward), std::move(backward),
+        workers_, shuffleSeed_);
     return std::shared_ptr<const Kernel>(std::move(kernel));
   }
 
@@ -127,21 +172,57 @@ public:
       if (auto error = kernel.forward(t.q, t.k, t.v, t.o, run.outputs.lse.data(),
                                       hostSegments(in)))
         return std::move(*error);
-      run.seconds.push_back(std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - start)
-                                .count());
+      run.seconds.push_back(secondsSince(start));
+    }
+    return run;
+  }
+
+  Expected<HostBackward> backwardOnHost(const Kernel &kernel,
+                                        const AttentionInputs &in,
+                                        const std::vector<std::uint16_t> &dout,
+                                        int repeats) override {
+    Expected<HostRun> forward = runOnHost(kernel, in, 1);
+    if (!forward)
+      return std::move(forward).error();
+    HostBackward run;
+    run.outputs = std::move(forward->outputs);
+    run.gradients = AttentionGradients::poisoned(in);
+    std::vector<float> delta(
+        static_cast<std::size_t>(kernel.backwardWorkspaceFloats()));
+    const BackwardTensors t =
+        backwardTensors(in, in.q.data(), in.k.data(), in.v.data(),
+                        run.outputs.o.data(), dout.data(),
+                        run.outputs.lse.data(), run.gradients.dq.data(),
+                        run.gradients.dk.data(), run.gradients.dv.data(),
+                        delta.data());
+    for (int i = 0; i < std::max(1, repeats); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      if (auto error = kernel.backward(t, hostSegments(in)))
+        return std::move(*error);
+      run.seconds.push_back(secondsSince(start));
     }
     return run;
   }
 
   Expected<std::vector<double>> time(const Kernel &kernel,
                                      const AttentionInputs &inputs, int warmup,
-                                     int repeats, int /*rotations*/) override {
+                                     int repeats, int /*rotations*/,
+                                     jit::Pass pass) override {
     // No cache to defeat on the emulator: one input set.
-    Expected<HostRun> run = runOnHost(kernel, inputs, warmup + repeats);
-    if (!run)
-      return std::move(run).error();
-    return std::vector<double>(run->seconds.begin() + warmup, run->seconds.end());
+    std::vector<double> seconds;
+    if (pass == jit::Pass::Forward) {
+      Expected<HostRun> run = runOnHost(kernel, inputs, warmup + repeats);
+      if (!run)
+        return std::move(run).error();
+      seconds = std::move(run->seconds);
+    } else {
+      Expected<HostBackward> run = backwardOnHost(
+          kernel, inputs, randomOutputGradient(inputs, 1), warmup + repeats);
+      if (!run)
+        return std::move(run).error();
+      seconds = std::move(run->seconds);
+    }
+    return std::vector<double>(seconds.begin() + warmup, seconds.end());
   }
 
   Backend backend() const override { return Backend::Emulator; }
@@ -151,15 +232,21 @@ public:
   }
 
 private:
+  static double secondsSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  }
+
   /// One loaded object per key for the runtime's lifetime.
   Expected<std::shared_ptr<emu::KernelObject>>
-  loaded(const CacheKey &key, const CacheEntry &entry, const KernelPlan &plan) {
+  loaded(const CacheKey &key, const CacheEntry &entry, const std::string &label) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<emu::KernelObject> &slot = objects_[key.hex()];
     if (!slot) {
-      auto object = emu::KernelObject::load(entry.bytes, "lace_" + plan.pattern);
+      auto object = emu::KernelObject::load(entry.bytes, label);
       if (!object)
-        return std::move(object).error().withContext("loading " + plan.pattern);
+        return std::move(object).error().withContext("loading " + label);
       slot = std::move(*object);
     }
     return slot;

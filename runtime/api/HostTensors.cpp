@@ -19,6 +19,22 @@ std::uint16_t floatToElement(DType dtype, float value) {
                              : f16::floatToBfloat16(value);
 }
 
+namespace {
+/// n uniform values in [-range, range) rounded to `dtype`; integers scaled,
+/// since std::uniform_real_distribution is not the same on every standard
+/// library.
+std::vector<std::uint16_t> uniformElements(std::mt19937_64 &rng, DType dtype,
+                                           std::int64_t n, double range) {
+  std::vector<std::uint16_t> t(static_cast<std::size_t>(n));
+  for (std::uint16_t &x : t)
+    x = floatToElement(
+        dtype, static_cast<float>(static_cast<double>(rng() >> 11) *
+                                      (2.0 * range / 9007199254740992.0) -
+                                  range));
+  return t;
+}
+} // namespace
+
 AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
                              int headDim, std::uint64_t seed, bool segments) {
   AttentionInputs in;
@@ -27,19 +43,9 @@ AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
   in.headDim = headDim;
   const ProblemShape &s = in.shape;
   std::mt19937_64 rng(seed);
-  // Integers scaled: std::uniform_real_distribution is not the same on
-  // every standard library; this is.
-  auto fill = [&](std::vector<std::uint16_t> &t, std::int64_t n) {
-    t.resize(static_cast<std::size_t>(n));
-    for (std::uint16_t &x : t)
-      x = floatToElement(
-          dtype, static_cast<float>(static_cast<double>(rng() >> 11) *
-                                        (4.0 / 9007199254740992.0) -
-                                    2.0));
-  };
-  fill(in.q, s.batch * s.seqQ * s.heads * headDim);
-  fill(in.k, s.batch * s.seqK * s.kvHeads * headDim);
-  fill(in.v, s.batch * s.seqK * s.kvHeads * headDim);
+  in.q = uniformElements(rng, dtype, s.batch * s.seqQ * s.heads * headDim, 2.0);
+  in.k = uniformElements(rng, dtype, s.batch * s.seqK * s.kvHeads * headDim, 2.0);
+  in.v = uniformElements(rng, dtype, s.batch * s.seqK * s.kvHeads * headDim, 2.0);
   if (segments) {
     auto documents = [&](std::vector<std::int32_t> &ids, std::int64_t n) {
       const std::uint64_t longest =
@@ -57,6 +63,27 @@ AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
       documents(in.segmentK, s.seqK);
   }
   return in;
+}
+
+std::vector<std::uint16_t> randomOutputGradient(const AttentionInputs &in,
+                                                std::uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0x6a09e667f3bcc908ULL);
+  const ProblemShape &s = in.shape;
+  return uniformElements(rng, in.dtype,
+                         s.batch * s.seqQ * s.heads * in.headDim, 1.0);
+}
+
+AttentionGradients AttentionGradients::poisoned(const AttentionInputs &in) {
+  const ProblemShape &s = in.shape;
+  AttentionGradients g;
+  const std::size_t queries =
+      static_cast<std::size_t>(s.batch * s.seqQ * s.heads * in.headDim);
+  const std::size_t keys =
+      static_cast<std::size_t>(s.batch * s.seqK * s.kvHeads * in.headDim);
+  g.dq.assign(queries, 0xffff); // NaN in fp16 and bf16
+  g.dk.assign(keys, 0xffff);
+  g.dv.assign(keys, 0xffff);
+  return g;
 }
 
 double median(std::vector<double> values) {

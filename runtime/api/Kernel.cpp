@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <tuple>
 
 namespace lace {
 
@@ -30,6 +31,16 @@ AttentionTensors contiguousTensors(const AttentionInputs &in, const void *q,
           TensorRef::contiguous(o, s.batch, s.seqQ, s.heads, d)};
 }
 
+BackwardTensors backwardTensors(const AttentionInputs &in, const void *q,
+                                const void *k, const void *v, const void *o,
+                                const void *dout, const float *lse, void *dq,
+                                void *dk, void *dv, float *delta) {
+  const AttentionTensors forward = contiguousTensors(in, q, k, v, o);
+  const AttentionTensors grads = contiguousTensors(in, dq, dk, dv, dout);
+  return {forward.q, forward.k, forward.v, forward.o, grads.o,
+          lse,       grads.q,   grads.k,   grads.v,   delta};
+}
+
 namespace {
 std::string shapeText(const std::array<std::int64_t, 4> &s) {
   return "[" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
@@ -37,27 +48,41 @@ std::string shapeText(const std::array<std::int64_t, 4> &s) {
 }
 
 std::optional<Error> checkTensor(const char *name, const TensorRef &t,
-                                 const std::array<std::int64_t, 4> &expected) {
+                                 const std::array<std::int64_t, 4> &expected,
+                                 const std::string &call = "forward") {
   if (!t.data)
-    return Error(std::string("forward: ") + name + " is null");
+    return Error(call + ": " + name + " is null");
   if (t.shape != expected)
-    return Error(std::string("forward: ") + name + " has shape " +
+    return Error(call + ": " + name + " has shape " +
                  shapeText(t.shape) + ", the kernel was planned for " +
                  shapeText(expected) + " ([batch, seq, heads, head_dim])");
   if (t.strides[3] != 1)
-    return Error(std::string("forward: ") + name +
+    return Error(call + ": " + name +
                  " must be contiguous in head_dim (stride " +
                  std::to_string(t.strides[3]) + ", expected 1)");
   for (int d = 0; d < 3; ++d)
     if (t.strides[d] % 8 != 0 || t.strides[d] < 0)
-      return Error(std::string("forward: ") + name + " stride " +
+      return Error(call + ": " + name + " stride " +
                    std::to_string(t.strides[d]) + " of dimension " +
                    std::to_string(d) +
                    " is not a non-negative multiple of 8 elements (the "
                    "kernel copies 16 bytes at a time)");
   if (reinterpret_cast<std::uintptr_t>(t.data) % 16 != 0)
-    return Error(std::string("forward: ") + name +
-                 " is not 16-byte aligned");
+    return Error(call + ": " + name + " is not 16-byte aligned");
+  return std::nullopt;
+}
+
+std::optional<Error> checkSegments(const KernelPlan &plan,
+                                   const SegmentIdsRef &segments,
+                                   const std::string &call) {
+  if (plan.usesSegments) {
+    if (!segments.q)
+      return Error(call + ": " + plan.pattern +
+                   " uses segment ids: pass them (SegmentIdsRef)");
+    if (!segments.k && plan.shape.seqK != plan.shape.seqQ)
+      return Error(call + ": seq_k differs from seq_q: pass the key segment "
+                   "ids too");
+  }
   return std::nullopt;
 }
 } // namespace
@@ -67,14 +92,8 @@ std::optional<Error> Kernel::checkArguments(const TensorRef &q,
                                             const TensorRef &v,
                                             const TensorRef &o,
                                             const SegmentIdsRef &segments) const {
-  if (plan_.usesSegments) {
-    if (!segments.q)
-      return Error("forward: " + plan_.pattern +
-                   " uses segment ids: pass them (SegmentIdsRef)");
-    if (!segments.k && plan_.shape.seqK != plan_.shape.seqQ)
-      return Error("forward: seq_k differs from seq_q: pass the key segment "
-                   "ids too");
-  }
+  if (auto error = checkSegments(plan_, segments, "forward"))
+    return error;
   const ProblemShape &s = plan_.shape;
   const std::int64_t d = plan_.spec.headDim;
   if (auto error = checkTensor("q", q, {s.batch, s.seqQ, s.heads, d}))
@@ -88,11 +107,102 @@ std::optional<Error> Kernel::checkArguments(const TensorRef &q,
   return std::nullopt;
 }
 
+std::optional<Error>
+Kernel::checkBackwardArguments(const BackwardTensors &t,
+                               const SegmentIdsRef &segments) const {
+  const std::string call = "backward";
+  if (!hasBackward())
+    return Error(call + ": " + plan_.pattern +
+                 " was loaded without its backward kernels: load it with "
+                 "LoadOptions::backward");
+  if (auto error = checkSegments(plan_, segments, call))
+    return error;
+  const ProblemShape &s = plan_.shape;
+  const std::int64_t d = plan_.spec.headDim;
+  const std::array<std::int64_t, 4> queries = {s.batch, s.seqQ, s.heads, d};
+  const std::array<std::int64_t, 4> keys = {s.batch, s.seqK, s.kvHeads, d};
+  for (auto [name, tensor, shape] :
+       {std::tuple{"q", &t.q, &queries}, std::tuple{"k", &t.k, &keys},
+        std::tuple{"v", &t.v, &keys}, std::tuple{"o", &t.o, &queries},
+        std::tuple{"dout", &t.dout, &queries}, std::tuple{"dq", &t.dq, &queries},
+        std::tuple{"dk", &t.dk, &keys}, std::tuple{"dv", &t.dv, &keys}})
+    if (auto error = checkTensor(name, *tensor, *shape, call))
+      return error;
+  if (!t.lse)
+    return Error(call + ": lse is null (pass the forward's log-sum-exp)");
+  if (!t.delta)
+    return Error(call + ": delta is null (a workspace of " +
+                 std::to_string(backwardWorkspaceFloats()) + " floats)");
+  for (auto [name, tensor] : {std::pair{"dq", &t.dq}, std::pair{"dk", &t.dk},
+                              std::pair{"dv", &t.dv}})
+    for (const TensorRef *input : {&t.q, &t.k, &t.v, &t.o, &t.dout})
+      if (tensor->data == input->data)
+        return Error(call + ": " + name +
+                     " aliases an input (the kernels read the inputs while "
+                     "they write the gradients)");
+  return std::nullopt;
+}
+
 std::string_view backendName(Backend backend) {
   return backend == Backend::Cuda ? "cuda" : "emulator";
 }
 
 namespace api {
+
+namespace {
+LaceTileTable tileTable(const LayoutTables &l, const TileTablePointers &at) {
+  LaceTileTable t{};
+  t.form = l.form == LayoutTables::Form::Runs ? kLayoutRuns : kLayoutBSR;
+  t.num_rows = l.numRows;
+  t.num_cols = l.numCols;
+  t.row_offsets = at.rowOffsets;
+  t.runs = at.runs;
+  t.num_runs = static_cast<long long>(l.runs.size() / 3);
+  t.bsr_row_ptr = at.bsrRowPtr;
+  t.bsr_col_idx = at.bsrColIdx;
+  t.bsr_is_full = at.bsrIsFull;
+  t.bsr_nnz = static_cast<long long>(l.bsrColIdx.size());
+  return t;
+}
+
+TileTablePointers hostTileTables(const LayoutTables &l) {
+  return {l.rowOffsets.data(), l.runs.data(), l.bsrRowPtr.data(),
+          l.bsrColIdx.data(), l.bsrIsFull.data()};
+}
+} // namespace
+
+TablePointers hostTables(const KernelPlan &plan, int *status) {
+  return {plan.layout.headToLayout.data(), hostTileTables(plan.layout),
+          hostTileTables(plan.transposed), status};
+}
+
+LaceBwdParams makeBackwardParams(const KernelPlan &plan,
+                                 const TablePointers &tables,
+                                 const BackwardTensors &t,
+                                 const SegmentIdsRef &segments, float scale) {
+  LaceBwdParams p{};
+  p.fwd = makeParams(plan, tables, t.q, t.k, t.v, t.o,
+                     const_cast<float *>(t.lse), segments, scale);
+  p.dout = t.dout.data;
+  p.dq = const_cast<void *>(t.dq.data);
+  p.dk = const_cast<void *>(t.dk.data);
+  p.dv = const_cast<void *>(t.dv.data);
+  p.do_stride_b = t.dout.strides[0];
+  p.do_stride_s = t.dout.strides[1];
+  p.do_stride_h = t.dout.strides[2];
+  p.dq_stride_b = t.dq.strides[0];
+  p.dq_stride_s = t.dq.strides[1];
+  p.dq_stride_h = t.dq.strides[2];
+  p.dk_stride_b = t.dk.strides[0];
+  p.dk_stride_s = t.dk.strides[1];
+  p.dk_stride_h = t.dk.strides[2];
+  p.dv_stride_b = t.dv.strides[0];
+  p.dv_stride_s = t.dv.strides[1];
+  p.dv_stride_h = t.dv.strides[2];
+  p.delta = t.delta;
+  p.cols = tileTable(plan.transposed, tables.cols);
+  return p;
+}
 
 LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
                          const TensorRef &q, const TensorRef &k,
@@ -128,19 +238,9 @@ LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
   p.softmax_scale =
       scale != 0.f ? scale
                    : 1.f / std::sqrt(static_cast<float>(plan.spec.headDim));
-  p.layout_form =
-      l.form == LayoutTables::Form::Runs ? kLayoutRuns : kLayoutBSR;
   p.num_layouts = l.numLayouts;
-  p.num_q_tiles = l.numQTiles;
-  p.num_k_tiles = l.numKTiles;
   p.head_to_layout = tables.headToLayout;
-  p.row_offsets = tables.rowOffsets;
-  p.runs = tables.runs;
-  p.num_runs = static_cast<long long>(l.runs.size() / 3);
-  p.bsr_row_ptr = tables.bsrRowPtr;
-  p.bsr_col_idx = tables.bsrColIdx;
-  p.bsr_is_full = tables.bsrIsFull;
-  p.bsr_nnz = static_cast<long long>(l.bsrColIdx.size());
+  p.rows = tileTable(l, tables.rows);
   p.q_segment_ids = segments.q;
   p.k_segment_ids = segments.k ? segments.k : segments.q;
   p.status = tables.status;
@@ -148,14 +248,29 @@ LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
 }
 
 LaunchShape launchShape(const KernelPlan &plan) {
-  return {{static_cast<unsigned>(plan.layout.numQTiles),
+  return {{static_cast<unsigned>(plan.layout.numRows),
            static_cast<unsigned>(plan.shape.heads),
            static_cast<unsigned>(plan.shape.batch)},
           static_cast<unsigned>(plan.spec.threads()),
           static_cast<unsigned>(plan.spec.sharedBytes())};
 }
 
-CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
+LaunchShape dqLaunchShape(const KernelPlan &plan) {
+  LaunchShape shape = launchShape(plan);
+  shape.sharedBytes = static_cast<unsigned>(plan.spec.backwardDqSharedBytes());
+  return shape;
+}
+
+LaunchShape dkdvLaunchShape(const KernelPlan &plan) {
+  return {{static_cast<unsigned>(plan.layout.numCols),
+           static_cast<unsigned>(plan.shape.kvHeads),
+           static_cast<unsigned>(plan.shape.batch)},
+          static_cast<unsigned>(plan.spec.backwardDkdvThreads()),
+          static_cast<unsigned>(plan.spec.backwardDkdvSharedBytes())};
+}
+
+CacheKey kernelKey(const KernelPlan &plan, jit::Pass pass,
+                   const std::string &source,
                    const std::string &compilerIdentity,
                    const std::string &target) {
   // The IR names the kernel; the source's digest covers the generator
@@ -167,6 +282,7 @@ CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
       "tiles=" + std::to_string(t.blockM) + "x" + std::to_string(t.blockN) +
           "x" + std::to_string(t.warps) + "x" + std::to_string(t.stages),
       "name=" + plan.spec.name,
+      "pass=" + std::string(jit::passName(pass)),
       "source=" + toHex(Sha256::hash(source))};
   return CacheKey::forKernel(plan.kernelIr.empty() ? source : plan.kernelIr,
                              jit::kTemplateVersion, compilerIdentity, target,
@@ -174,6 +290,7 @@ CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
 }
 
 const KernelKeys::Entry &KernelKeys::get(const KernelPlan &plan,
+                                         jit::Pass pass,
                                          const std::string &compilerIdentity,
                                          const std::string &target) {
   // Every field of the spec the source depends on, length-prefixed.
@@ -182,17 +299,19 @@ const KernelKeys::Entry &KernelKeys::get(const KernelPlan &plan,
   std::string identity;
   for (const std::string *text :
        {&plan.kernelIr, &spec.liveExpr, &spec.liveBody, &spec.scoreExpr,
-        &spec.scoreBody, &spec.helpers, &spec.name})
+        &spec.scoreBody, &spec.scoreGradExpr, &spec.scoreGradBody,
+        &spec.helpers, &spec.name})
     identity += std::to_string(text->size()) + ":" + *text;
   identity += std::string(jit::dtypeName(spec.dtype)) + "/" +
               std::to_string(spec.headDim) + "/" + std::to_string(t.blockM) +
               "/" + std::to_string(t.blockN) + "/" + std::to_string(t.warps) +
-              "/" + std::to_string(t.stages);
+              "/" + std::to_string(t.stages) + "/" +
+              std::string(jit::passName(pass));
   std::lock_guard<std::mutex> lock(mutex_);
   std::unique_ptr<Entry> &slot = entries_[identity];
   if (!slot) {
-    std::string source = jit::KernelSource::generate(spec);
-    CacheKey key = kernelKey(plan, source, compilerIdentity, target);
+    std::string source = jit::KernelSource::generate(spec, pass);
+    CacheKey key = kernelKey(plan, pass, source, compilerIdentity, target);
     slot = std::make_unique<Entry>(Entry{std::move(source), std::move(key)});
   }
   return *slot;

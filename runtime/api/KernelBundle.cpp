@@ -25,7 +25,7 @@ namespace lace {
 namespace {
 
 template <class T>
-void writeList(std::string &out, const char *key, const std::vector<T> &values) {
+void writeList(std::string &out, const std::string &key, const std::vector<T> &values) {
   out += key;
   out += ' ';
   out += std::to_string(values.size());
@@ -46,6 +46,20 @@ void writeText(std::string &out, const std::string &key,
 void writeLine(std::string &out, const std::string &key,
                const std::string &value) {
   out += key + " " + value + "\n";
+}
+
+void writeTables(std::string &out, const std::string &prefix,
+                 const LayoutTables &l) {
+  writeLine(out, prefix + "layout_form",
+            l.form == LayoutTables::Form::Runs ? "runs" : "bsr");
+  writeLine(out, prefix + "layout_dims",
+            std::to_string(l.numLayouts) + " " + std::to_string(l.numRows) +
+                " " + std::to_string(l.numCols));
+  writeList(out, prefix + "row_offsets", l.rowOffsets);
+  writeList(out, prefix + "runs", l.runs);
+  writeList(out, prefix + "bsr_row_ptr", l.bsrRowPtr);
+  writeList(out, prefix + "bsr_col_idx", l.bsrColIdx);
+  writeList(out, prefix + "bsr_is_full", l.bsrIsFull);
 }
 
 } // namespace
@@ -72,22 +86,18 @@ std::string writeBundle(const std::vector<BundledPlan> &plans) {
     writeLine(out, "kernel_name", p.spec.name);
     writeLine(out, "layout_seconds", std::to_string(p.layoutSeconds));
     writeLine(out, "uses_segments", p.usesSegments ? "1" : "0");
-    writeLine(out, "layout_form",
-              l.form == LayoutTables::Form::Runs ? "runs" : "bsr");
-    writeLine(out, "layout_dims",
-              std::to_string(l.numLayouts) + " " + std::to_string(l.numQTiles) +
-                  " " + std::to_string(l.numKTiles));
     writeList(out, "head_to_layout", l.headToLayout);
-    writeList(out, "row_offsets", l.rowOffsets);
-    writeList(out, "runs", l.runs);
-    writeList(out, "bsr_row_ptr", l.bsrRowPtr);
-    writeList(out, "bsr_col_idx", l.bsrColIdx);
-    writeList(out, "bsr_is_full", l.bsrIsFull);
+    writeTables(out, "", l);
+    // The transposed layout (the backward's), "t_"-prefixed, when planned.
+    if (p.transposed.numLayouts > 0)
+      writeTables(out, "t_", p.transposed);
     writeText(out, "kernel_ir", p.kernelIr);
     writeText(out, "live_expr", p.spec.liveExpr);
     writeText(out, "live_body", p.spec.liveBody);
     writeText(out, "score_expr", p.spec.scoreExpr);
     writeText(out, "score_body", p.spec.scoreBody);
+    writeText(out, "score_grad_expr", p.spec.scoreGradExpr);
+    writeText(out, "score_grad_body", p.spec.scoreGradBody);
     writeText(out, "helpers", p.spec.helpers);
     // For people and deployment checks; the runtime regenerates it from
     // the spec with its own templates.
@@ -205,9 +215,16 @@ bool readPlan(Reader &r, BundledPlan &out) {
   for (;;) {
     if (!r.line(w))
       return false;
-    const std::string_view key = w[0];
-    if (key == "end")
+    std::string_view key = w[0];
+    if (key == "end") {
+      if (p.transposed.numLayouts > 0)
+        p.transposed.headToLayout = p.layout.headToLayout;
       return true;
+    }
+    // "t_" keys are the transposed layout's tables.
+    LayoutTables &tables = key.starts_with("t_") ? p.transposed : p.layout;
+    if (key.starts_with("t_"))
+      key.remove_prefix(2);
     if (key == "pattern" && w.size() == 2) {
       p.pattern = w[1];
     } else if (key == "shape" && w.size() == 6) {
@@ -239,33 +256,32 @@ bool readPlan(Reader &r, BundledPlan &out) {
       p.layoutSeconds = std::strtod(std::string(w[1]).c_str(), nullptr);
     } else if (key == "layout_form" && w.size() == 2) {
       if (w[1] == "runs")
-        p.layout.form = LayoutTables::Form::Runs;
+        tables.form = LayoutTables::Form::Runs;
       else if (w[1] == "bsr")
-        p.layout.form = LayoutTables::Form::BSR;
+        tables.form = LayoutTables::Form::BSR;
       else
         return r.fail("unknown layout form '" + std::string(w[1]) + "'");
     } else if (key == "layout_dims" && w.size() == 4) {
-      if (!r.number(w[1], p.layout.numLayouts) ||
-          !r.number(w[2], p.layout.numQTiles) ||
-          !r.number(w[3], p.layout.numKTiles))
+      if (!r.number(w[1], tables.numLayouts) ||
+          !r.number(w[2], tables.numRows) || !r.number(w[3], tables.numCols))
         return false;
-    } else if (key == "head_to_layout") {
-      if (!readList(r, w, p.layout.headToLayout))
+    } else if (key == "head_to_layout" && &tables == &p.layout) {
+      if (!readList(r, w, tables.headToLayout))
         return false;
     } else if (key == "row_offsets") {
-      if (!readList(r, w, p.layout.rowOffsets))
+      if (!readList(r, w, tables.rowOffsets))
         return false;
     } else if (key == "runs") {
-      if (!readList(r, w, p.layout.runs))
+      if (!readList(r, w, tables.runs))
         return false;
     } else if (key == "bsr_row_ptr") {
-      if (!readList(r, w, p.layout.bsrRowPtr))
+      if (!readList(r, w, tables.bsrRowPtr))
         return false;
     } else if (key == "bsr_col_idx") {
-      if (!readList(r, w, p.layout.bsrColIdx))
+      if (!readList(r, w, tables.bsrColIdx))
         return false;
     } else if (key == "bsr_is_full") {
-      if (!readList(r, w, p.layout.bsrIsFull))
+      if (!readList(r, w, tables.bsrIsFull))
         return false;
     } else if (key == "text" && w.size() == 3) {
       std::size_t bytes = 0;
@@ -283,6 +299,10 @@ bool readPlan(Reader &r, BundledPlan &out) {
         p.spec.scoreExpr = std::move(text);
       else if (field == "score_body")
         p.spec.scoreBody = std::move(text);
+      else if (field == "score_grad_expr")
+        p.spec.scoreGradExpr = std::move(text);
+      else if (field == "score_grad_body")
+        p.spec.scoreGradBody = std::move(text);
       else if (field == "helpers")
         p.spec.helpers = std::move(text);
       else if (field == "cuda_source")

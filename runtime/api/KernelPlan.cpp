@@ -39,11 +39,11 @@ std::string ProblemShape::validate() const {
 }
 
 std::int64_t LayoutTables::nonEmptyTiles(std::int32_t layout) const {
-  const std::int64_t first = std::int64_t{layout} * (numQTiles + 1);
+  const std::int64_t first = std::int64_t{layout} * (numRows + 1);
   if (form == Form::BSR)
-    return bsrRowPtr[first + numQTiles] - bsrRowPtr[first];
+    return bsrRowPtr[first + numRows] - bsrRowPtr[first];
   std::int64_t tiles = 0;
-  for (std::int32_t r = rowOffsets[first]; r < rowOffsets[first + numQTiles];
+  for (std::int32_t r = rowOffsets[first]; r < rowOffsets[first + numRows];
        ++r)
     tiles += runs[3 * r + 1] - runs[3 * r];
   return tiles;
@@ -57,7 +57,7 @@ std::size_t LayoutTables::bytes() const {
 
 std::string LayoutTables::validate(std::int64_t heads) const {
   std::ostringstream why;
-  if (numLayouts < 1 || numQTiles < 1 || numKTiles < 1)
+  if (numLayouts < 1 || numRows < 1 || numCols < 1)
     return "the layout has no layouts, rows or columns";
   if (static_cast<std::int64_t>(headToLayout.size()) != heads)
     return "head_to_layout has " + std::to_string(headToLayout.size()) +
@@ -68,7 +68,7 @@ std::string LayoutTables::validate(std::int64_t heads) const {
              std::to_string(headToLayout[h]) + " of " +
              std::to_string(numLayouts);
   const std::size_t rows =
-      static_cast<std::size_t>(numLayouts) * (numQTiles + 1);
+      static_cast<std::size_t>(numLayouts) * (numRows + 1);
   const bool isRuns = form == Form::Runs;
   const std::vector<std::int32_t> &offsets = isRuns ? rowOffsets : bsrRowPtr;
   const std::int64_t entries =
@@ -82,8 +82,8 @@ std::string LayoutTables::validate(std::int64_t heads) const {
   if (!isRuns && bsrIsFull.size() != bsrColIdx.size())
     return "BSR column and kind tables differ in length";
   for (std::int32_t l = 0; l < numLayouts; ++l)
-    for (std::int32_t r = 0; r < numQTiles; ++r) {
-      const std::size_t slot = static_cast<std::size_t>(l) * (numQTiles + 1) + r;
+    for (std::int32_t r = 0; r < numRows; ++r) {
+      const std::size_t slot = static_cast<std::size_t>(l) * (numRows + 1) + r;
       const std::int32_t begin = offsets[slot], end = offsets[slot + 1];
       if (begin < 0 || begin > end || end > entries)
         return "layout " + std::to_string(l) + " row " + std::to_string(r) +
@@ -102,11 +102,11 @@ std::string LayoutTables::validate(std::int64_t heads) const {
           first = bsrColIdx[i];
           last = first + 1;
         }
-        if (first < previousEnd || first >= last || last > numKTiles)
+        if (first < previousEnd || first >= last || last > numCols)
           return "layout " + std::to_string(l) + " row " + std::to_string(r) +
                  ": columns [" + std::to_string(first) + ", " +
                  std::to_string(last) + ") out of order or outside [0, " +
-                 std::to_string(numKTiles) + ")";
+                 std::to_string(numCols) + ")";
         previousEnd = last;
       }
     }
@@ -123,10 +123,10 @@ double KernelPlan::computedFlops() const {
   };
   std::vector<double> perLayout(static_cast<std::size_t>(l.numLayouts), 0.0);
   for (std::int32_t g = 0; g < l.numLayouts; ++g)
-    for (std::int32_t r = 0; r < l.numQTiles; ++r) {
+    for (std::int32_t r = 0; r < l.numRows; ++r) {
       const std::int64_t rows =
           std::min<std::int64_t>(t.blockM, shape.seqQ - std::int64_t{r} * t.blockM);
-      const std::size_t slot = static_cast<std::size_t>(g) * (l.numQTiles + 1) + r;
+      const std::size_t slot = static_cast<std::size_t>(g) * (l.numRows + 1) + r;
       std::int64_t cols = 0;
       if (l.form == LayoutTables::Form::Runs) {
         for (std::int32_t i = l.rowOffsets[slot]; i < l.rowOffsets[slot + 1]; ++i)
@@ -157,13 +157,30 @@ std::string KernelPlan::validate() const {
   const jit::TileConfig t = spec.resolvedTiles();
   const std::int64_t qTiles = (shape.seqQ + t.blockM - 1) / t.blockM;
   const std::int64_t kTiles = (shape.seqK + t.blockN - 1) / t.blockN;
-  if (layout.numQTiles != qTiles || layout.numKTiles != kTiles)
-    return "layout: " + std::to_string(layout.numQTiles) + " x " +
-           std::to_string(layout.numKTiles) + " tiles, the shape and tiles " +
+  if (layout.numRows != qTiles || layout.numCols != kTiles)
+    return "layout: " + std::to_string(layout.numRows) + " x " +
+           std::to_string(layout.numCols) + " tiles, the shape and tiles " +
            "need " + std::to_string(qTiles) + " x " + std::to_string(kTiles);
   if (std::string why = layout.validate(shape.heads); !why.empty())
     return "layout: " + why;
+  if (transposed.numLayouts == 0)
+    return {}; // a forward-only plan
+  if (transposed.numRows != kTiles || transposed.numCols != qTiles ||
+      transposed.numLayouts != layout.numLayouts ||
+      transposed.headToLayout != layout.headToLayout)
+    return "transposed layout: " + std::to_string(transposed.numRows) +
+           " x " + std::to_string(transposed.numCols) + " tiles of " +
+           std::to_string(transposed.numLayouts) +
+           " layouts does not transpose the layout";
+  if (std::string why = transposed.validate(shape.heads); !why.empty())
+    return "transposed layout: " + why;
   return {};
+}
+
+std::string KernelPlan::validateBackward() const {
+  if (transposed.numLayouts == 0)
+    return "the plan has no transposed layout";
+  return spec.validate(jit::Pass::Backward);
 }
 
 } // namespace lace

@@ -14,16 +14,23 @@
 
 namespace lace::api {
 
-/// Where a backend keeps the layout tables (device or host addresses).
-struct TablePointers {
-  const int *headToLayout = nullptr;
+/// Where a backend keeps one LayoutTables (device or host addresses).
+struct TileTablePointers {
   const int *rowOffsets = nullptr;
   const int *runs = nullptr;
   const int *bsrRowPtr = nullptr;
   const int *bsrColIdx = nullptr;
   const unsigned char *bsrIsFull = nullptr;
+};
+/// Where a backend keeps a plan's tables: the forward layout (rows), its
+/// transpose (cols, for the backward) and the head map they share.
+struct TablePointers {
+  const int *headToLayout = nullptr;
+  TileTablePointers rows, cols;
   int *status = nullptr;
 };
+/// Host addresses of a plan's own tables (the emulator's).
+TablePointers hostTables(const KernelPlan &plan, int *status);
 
 /// The kernel's parameters; the tensors were checked by
 /// Kernel::checkArguments.
@@ -31,17 +38,30 @@ LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
                          const TensorRef &q, const TensorRef &k,
                          const TensorRef &v, const TensorRef &o, float *lse,
                          const SegmentIdsRef &segments, float scale);
+/// The backward kernels' parameters; checked by
+/// Kernel::checkBackwardArguments.
+LaceBwdParams makeBackwardParams(const KernelPlan &plan,
+                                 const TablePointers &tables,
+                                 const BackwardTensors &t,
+                                 const SegmentIdsRef &segments, float scale);
 
-/// Grid (q-tiles, heads, batch), threads per CTA and dynamic shared memory.
+/// Grid, threads per CTA and dynamic shared memory of one kernel launch.
 struct LaunchShape {
   unsigned grid[3];
   unsigned threads;
   unsigned sharedBytes;
 };
+/// The forward: grid (q-tiles, heads, batch).
 LaunchShape launchShape(const KernelPlan &plan);
+/// The backward's dq kernel (q-tiles, heads, batch) and dkdv kernel
+/// (k-tiles, kv heads, batch), launched in that order.
+LaunchShape dqLaunchShape(const KernelPlan &plan);
+LaunchShape dkdvLaunchShape(const KernelPlan &plan);
 
-/// The cache key of the plan's kernel for a compiler and target.
-CacheKey kernelKey(const KernelPlan &plan, const std::string &source,
+/// The cache key of the plan's kernels of `pass` for a compiler and
+/// target.
+CacheKey kernelKey(const KernelPlan &plan, jit::Pass pass,
+                   const std::string &source,
                    const std::string &compilerIdentity,
                    const std::string &target);
 
@@ -55,7 +75,8 @@ public:
     CacheKey key;
   };
   /// Thread-safe; the entry lives as long as this object.
-  const Entry &get(const KernelPlan &plan, const std::string &compilerIdentity,
+  const Entry &get(const KernelPlan &plan, jit::Pass pass,
+                   const std::string &compilerIdentity,
                    const std::string &target);
 
 private:

@@ -101,7 +101,7 @@ std::string BlockRunner::run(Dim3 blockIdx, ThreadMain main,
   BlockRunner *outer = currentRunner;
   currentRunner = this;
   for (;;) {
-    bool ran = false, allDone = true;
+    bool ran = false;
     for (unsigned index : order_) {
       Thread *thread = threads_[index].get();
       if (thread->status == Status::Runnable) {
@@ -114,9 +114,13 @@ std::string BlockRunner::run(Dim3 blockIdx, ThreadMain main,
           return error_;
         }
       }
-      allDone = allDone && thread->status == Status::Done;
     }
-    if (allDone)
+    // Over every thread, not the ones this pass visited: a barrier that
+    // reshuffles order_ mid-pass can leave a runnable thread unvisited.
+    if (std::all_of(threads_.begin(), threads_.end(),
+                    [](const std::unique_ptr<Thread> &thread) {
+                      return thread->status == Status::Done;
+                    }))
       break;
     if (!ran) {
       currentRunner = outer;

@@ -25,14 +25,15 @@ namespace lace::emu {
 namespace fs = std::filesystem;
 
 std::string emulatorSource(std::string_view kernelSource,
-                           std::string_view kernelName) {
+                           const std::vector<KernelEntry> &entries) {
   std::string out = "// The Lace CPU emulator's build of a generated kernel.\n";
   out += jit::KernelSource::inlined("lace_emu_device.cuh");
   out += kernelSource;
-  out += "\nextern \"C\" __attribute__((visibility(\"default\"))) void\n"
-         "lace_emu_thread_main(const void *params) {\n  ";
-  out += kernelName;
-  out += "(*static_cast<const lace::LaceFwdParams *>(params));\n}\n";
+  for (const KernelEntry &entry : entries)
+    out += "\nextern \"C\" __attribute__((visibility(\"default\"))) void\n"
+           "lace_emu_entry_" + entry.name + "(const void *params) {\n  " +
+           entry.name + "(*static_cast<const lace::" + entry.paramsType +
+           " *>(params));\n}\n";
   return out;
 }
 
@@ -187,14 +188,12 @@ KernelObject::load(const std::vector<char> &sharedObject,
   if (!object->handle_)
     return Error("emulator: loading kernel object " + label + " failed: " +
                  dlerror());
+  object->label_ = label;
   auto bind = reinterpret_cast<int (*)(const Hooks *)>(
       dlsym(object->handle_, "lace_emu_bind"));
-  object->main_ =
-      reinterpret_cast<ThreadMain>(dlsym(object->handle_, "lace_emu_thread_main"));
-  if (!bind || !object->main_)
+  if (!bind)
     return Error("emulator: " + label +
-                 " is not a Lace emulator kernel (no lace_emu_bind or "
-                 "lace_emu_thread_main)");
+                 " is not a Lace emulator kernel (no lace_emu_bind)");
   const int version = bind(&hookTable());
   if (version != kAbiVersion)
     return Error("emulator: " + label + " was built for emulator ABI " +
@@ -211,8 +210,14 @@ KernelObject::~KernelObject() {
 }
 
 std::optional<Error> KernelObject::launch(const LaunchConfig &config,
+                                          const std::string &entry,
                                           const void *params) const {
-  return emu::launch(main_, config, params);
+  const std::string symbol = "lace_emu_entry_" + entry;
+  auto main = reinterpret_cast<ThreadMain>(dlsym(handle_, symbol.c_str()));
+  if (!main)
+    return Error("emulator: " + label_ + " has no kernel " + entry + " (" +
+                 symbol + ")");
+  return emu::launch(main, config, params);
 }
 
 } // namespace lace::emu

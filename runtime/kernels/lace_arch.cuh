@@ -144,6 +144,28 @@ __device__ __forceinline__ unsigned pack2<__nv_bfloat16>(float lo, float hi) {
   return *reinterpret_cast<const unsigned *>(&v);
 }
 
+/// The two 16-bit elements of a .b32 register as floats (`lo` from the low
+/// half): the inverse of pack2, exact.
+template <class T>
+__device__ __forceinline__ void unpack2(unsigned bits, float &lo, float &hi);
+
+template <>
+__device__ __forceinline__ void unpack2<half>(unsigned bits, float &lo,
+                                              float &hi) {
+  const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&bits));
+  lo = f.x;
+  hi = f.y;
+}
+
+template <>
+__device__ __forceinline__ void unpack2<__nv_bfloat16>(unsigned bits,
+                                                       float &lo, float &hi) {
+  const float2 f =
+      __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&bits));
+  lo = f.x;
+  hi = f.y;
+}
+
 /// 2^x with the hardware approximation (ex2.approx.ftz.f32: about 2 ulp,
 /// exp2(-inf) = +0), the fast path of the online softmax.
 __device__ __forceinline__ float fast_exp2(float x) {

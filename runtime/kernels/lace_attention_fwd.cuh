@@ -15,34 +15,29 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "lace_arch.cuh"
-#include "lace_params.cuh"
+#include "lace_tiles.cuh"
 
 namespace lace {
 
-/// Derived constants and the shared-memory layout of one kernel.
-template <class Traits> struct FwdTile {
+/// Derived constants and the shared-memory layout of one forward kernel.
+template <class Traits>
+struct FwdTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
+                          Traits::kWarps * 32> {
+  using Base = SmemTile<typename Traits::Element, Traits::kHeadDim,
+                        Traits::kWarps * 32>;
   using Element = typename Traits::Element;
-  static constexpr int kHeadDim = Traits::kHeadDim;
+  using Base::kDimTiles;
+  using Base::kHeadDim;
+  using Base::kThreads;
   static constexpr int kBlockM = Traits::kBlockM;
   static constexpr int kBlockN = Traits::kBlockN;
   static constexpr int kWarps = Traits::kWarps;
   static constexpr int kStages = Traits::kStages;
-  static constexpr int kThreads = kWarps * 32;
   /// Each warp owns kRowsPerWarp consecutive query rows: kMTiles mma tiles of
   /// 16 rows.
   static constexpr int kRowsPerWarp = kBlockM / kWarps;
   static constexpr int kMTiles = kRowsPerWarp / 16;
-  static constexpr int kKeyTiles = kBlockN / 8;  ///< n-tiles of S
-  static constexpr int kDimTiles = kHeadDim / 8; ///< n-tiles of O
-  /// 16-byte chunks per row of a tile in shared memory, and the XOR swizzle
-  /// group: chunk c of row r lives at chunk c ^ (r % kSwizzle), so the 8 rows
-  /// an ldmatrix reads hit distinct banks.
-  static constexpr int kChunks = kHeadDim / 8;
-  static constexpr int kSwizzle = kChunks % 8 == 0   ? 8
-                                  : kChunks % 4 == 0 ? 4
-                                  : kChunks % 2 == 0 ? 2
-                                                     : 1;
+  static constexpr int kKeyTiles = kBlockN / 8; ///< n-tiles of S
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
   /// Dynamic shared memory: Q, then kStages K tiles, then kStages V tiles.
@@ -52,10 +47,6 @@ template <class Traits> struct FwdTile {
   /// softmax state and fragments), which must fit in 255 registers.
   static constexpr int kAccRegisters = kMTiles * (kDimTiles + kKeyTiles) * 4;
 
-  static_assert(sizeof(Element) == 2, "Element must be half or __nv_bfloat16");
-  static_assert(kHeadDim % 16 == 0 && kHeadDim >= 32 && kHeadDim <= 256,
-                "head dim must be a multiple of 16 in [32, 256] (mma k-step "
-                "16, ldmatrix_x4 loads 16 columns)");
   static_assert(kWarps >= 1 && kWarps <= 8, "1 to 8 warps per CTA");
   static_assert(kBlockM % (16 * kWarps) == 0,
                 "block_m must give every warp whole 16-row mma tiles");
@@ -70,198 +61,7 @@ template <class Traits> struct FwdTile {
                 "lower block_m per warp or block_n");
   static_assert(kSmemBytes <= 227 * 1024,
                 "shared memory above the sm_90 limit of 227 KiB per CTA");
-
-  /// Element offset of (row, column chunk) in a swizzled tile.
-  static __device__ __forceinline__ int offset(int row, int chunk) {
-    return row * kHeadDim + ((chunk ^ (row % kSwizzle)) << 3);
-  }
-  static constexpr int kElemBytes = static_cast<int>(sizeof(Element));
 };
-
-/// Walks the non-empty tiles of one row of one layout in column order, from
-/// either table form, with every table read bounds-checked: a bad entry
-/// reports a status bit and ends the row.
-struct TileCursor {
-  int col = 0;  ///< current k-tile column
-  int kind = 0; ///< kTilePartial or kTileFull
-  bool valid = false;
-
-  const LaceFwdParams *p = nullptr;
-  int index = 0; ///< run index (runs) or entry index (BSR)
-  int index_end = 0;
-  int col_end = 0; ///< runs: end of the current run
-
-  __device__ __forceinline__ void start(const LaceFwdParams &params, int layout,
-                                        int row) {
-    p = &params;
-    valid = false;
-    const long long slot =
-        static_cast<long long>(layout) * (params.num_q_tiles + 1) + row;
-    const bool runs = params.layout_form == kLayoutRuns;
-    const int *offsets = runs ? params.row_offsets : params.bsr_row_ptr;
-    const long long limit = runs ? params.num_runs : params.bsr_nnz;
-    const int begin = offsets[slot];
-    const int end = offsets[slot + 1];
-    if (begin < 0 || begin > end || end > limit) {
-      arch::report_error(params.status, kStatusBadRowOffset);
-      return;
-    }
-    index = begin;
-    index_end = end;
-    if (runs)
-      enterRun();
-    else
-      enterEntry();
-  }
-
-  __device__ __forceinline__ void next() {
-    if (p->layout_form == kLayoutRuns) {
-      if (++col < col_end)
-        return;
-      ++index;
-      enterRun();
-    } else {
-      ++index;
-      enterEntry();
-    }
-  }
-
-private:
-  __device__ __forceinline__ void enterRun() {
-    valid = false;
-    if (index >= index_end)
-      return;
-    const int *run = p->runs + 3ll * index;
-    const int begin = run[0], end = run[1], k = run[2];
-    if (begin < 0 || begin >= end || end > p->num_k_tiles ||
-        (k != kTilePartial && k != kTileFull)) {
-      arch::report_error(p->status, kStatusBadTile);
-      return;
-    }
-    col = begin;
-    col_end = end;
-    kind = k;
-    valid = true;
-  }
-
-  __device__ __forceinline__ void enterEntry() {
-    valid = false;
-    if (index >= index_end)
-      return;
-    const int c = p->bsr_col_idx[index];
-    if (c < 0 || c >= p->num_k_tiles) {
-      arch::report_error(p->status, kStatusBadTile);
-      return;
-    }
-    col = c;
-    kind = p->bsr_is_full[index] ? kTileFull : kTilePartial;
-    valid = true;
-  }
-};
-
-/// Per-thread addressing of the cp.async copies of a [Rows, head_dim] tile.
-/// When the threads cover whole rows (kEven), thread tid copies chunk
-/// tid % kChunks of rows tid / kChunks + i * kStep with offsets computed
-/// once; otherwise (head dim 96) chunk ids tid + i * kThreads are decoded
-/// one by one.
-template <class Tile, int Rows> struct TileCopy {
-  static constexpr int kStep = Tile::kThreads / Tile::kChunks; ///< rows
-  static constexpr bool kEven =
-      Tile::kThreads % Tile::kChunks == 0 && kStep > 0 && Rows % kStep == 0;
-  static constexpr int kIters =
-      kEven ? Rows / kStep
-            : (Rows * Tile::kChunks + Tile::kThreads - 1) / Tile::kThreads;
-  int tid;
-  long long stride;
-  int row0;           ///< first row this thread copies
-  int chunk;          ///< the 16-byte column chunk this thread copies
-  int smem_offset;    ///< element offset of (row0, chunk) in the tile
-  long long g_offset; ///< element offset of (row0, chunk) in global memory
-  long long g_step;   ///< kStep rows in global memory
-
-  __device__ __forceinline__ TileCopy(int thread, long long row_stride)
-      : tid(thread), stride(row_stride) {
-    row0 = tid / Tile::kChunks;
-    chunk = tid % Tile::kChunks;
-    smem_offset = Tile::offset(row0, chunk);
-    g_offset = row0 * stride + chunk * 8;
-    g_step = kStep * stride;
-  }
-
-  /// Issues the copies of the tile at `src` into the tile at shared address
-  /// `dst`; rows >= valid_rows are zero-filled.
-  template <class Element>
-  __device__ __forceinline__ void issue(unsigned dst, const Element *src,
-                                        int valid_rows) const {
-    if constexpr (!kEven) {
-#pragma unroll
-      for (int i = 0; i < kIters; ++i) {
-        const int id = tid + i * Tile::kThreads;
-        if (id < Rows * Tile::kChunks) {
-          const int row = id / Tile::kChunks, c = id % Tile::kChunks;
-          const bool in_range = row < valid_rows;
-          arch::cp_async_16(dst + Tile::offset(row, c) * Tile::kElemBytes,
-                            in_range ? src + row * stride + c * 8 : src,
-                            in_range);
-        }
-      }
-      return;
-    }
-    const Element *from = src + g_offset;
-#pragma unroll
-    for (int i = 0; i < kIters; ++i) {
-      const int row = row0 + i * kStep;
-      // The swizzle of a row repeats every kSwizzle rows: when kStep is a
-      // multiple of it the shared offset only moves by whole rows.
-      const int to = kStep % Tile::kSwizzle == 0
-                         ? smem_offset + i * kStep * Tile::kHeadDim
-                         : Tile::offset(row, chunk);
-      const bool in_range = row < valid_rows;
-      arch::cp_async_16(dst + to * Tile::kElemBytes, in_range ? from : src,
-                        in_range);
-      from += g_step;
-    }
-  }
-};
-
-/// Element offsets of a lane's ldmatrix row address in a swizzled tile, for
-/// a lane that reads row `lane_row` (mod 16) and column chunk `lane_chunk`
-/// (0 or 1) of each 16x16 block. The offset of the block at (row r0, k-step
-/// ks), r0 a multiple of 16, is r0 * kHeadDim + fixed(ks) + lane[ks' ]: the
-/// XOR of the swizzle only touches the low bits of the chunk, so
-/// kSwizzle / 2 per-lane registers serve every k-step.
-template <class Tile> struct LaneOffsets {
-  static constexpr int kVariants = Tile::kSwizzle > 1 ? Tile::kSwizzle / 2 : 1;
-  int lane[kVariants];
-
-  __device__ __forceinline__ LaneOffsets(int lane_row, int lane_chunk) {
-    const int x = lane_chunk ^ (lane_row % Tile::kSwizzle);
-#pragma unroll
-    for (int j = 0; j < kVariants; ++j)
-      lane[j] =
-          (lane_row * Tile::kHeadDim + (((2 * j) ^ x) << 3)) * Tile::kElemBytes;
-  }
-
-  /// Byte offset of this lane's address for the 16x16 block at (r0, ks).
-  __device__ __forceinline__ unsigned at(int r0, int ks) const {
-    if constexpr (Tile::kSwizzle == 1) {
-      return (r0 * Tile::kHeadDim + ks * 16) * Tile::kElemBytes + lane[0];
-    } else {
-      const int chunk = 2 * ks;
-      return (r0 * Tile::kHeadDim + (chunk & ~(Tile::kSwizzle - 1)) * 8) *
-                 Tile::kElemBytes +
-             lane[(chunk % Tile::kSwizzle) / 2];
-    }
-  }
-};
-
-/// Do query q and key k lie in the same segment (packed sequences)? The
-/// generated live() of a pattern with `segment` calls this; queries past
-/// seq_q (padding rows of the last tile) read no id.
-__device__ __forceinline__ bool same_segment(const LaceFwdParams &p, int q,
-                                             int k) {
-  return q < p.seq_q && p.q_segment_ids[q] == p.k_segment_ids[k];
-}
 
 /// Sets S to -inf where the key is out of range (k >= seq_k) and, when
 /// kPattern, where Pattern::live is false. Only Partial tiles and the clipped
@@ -323,7 +123,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   const int layout_slot = p.head_to_layout[h];
   TileCursor load, compute;
   if (layout_slot >= 0 && layout_slot < p.num_layouts) {
-    load.start(p, layout_slot, row);
+    load.start(p.rows, p.status, layout_slot, row);
     compute = load;
   } else {
     arch::report_error(p.status, kStatusBadLayoutIndex);

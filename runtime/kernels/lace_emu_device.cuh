@@ -340,6 +340,11 @@ template <> inline unsigned pack2<__nv_bfloat16>(float lo, float hi) {
          static_cast<unsigned>(f16::floatToBfloat16(hi)) << 16;
 }
 
+template <class T> inline void unpack2(unsigned bits, float &lo, float &hi) {
+  lo = emu::toFloat<T>(static_cast<unsigned short>(bits & 0xffffu));
+  hi = emu::toFloat<T>(static_cast<unsigned short>(bits >> 16));
+}
+
 /// ex2.approx.ftz: subnormal inputs and results flush to zero.
 inline float fast_exp2(float x) {
   const float y = exp2f(x);

@@ -20,7 +20,27 @@ enum : int { kLayoutRuns = 0, kLayoutBSR = 1 };
 enum : int {
   kStatusBadLayoutIndex = 1, ///< head_to_layout[h] outside [0, num_layouts)
   kStatusBadRowOffset = 2,   ///< row_offsets / bsr_row_ptr outside the table
-  kStatusBadTile = 4,        ///< a run or column outside [0, num_k_tiles)
+  kStatusBadTile = 4,        ///< a run or column outside [0, num_cols)
+};
+
+/// The tables of one or more block layouts in one form (lace/Layout). Row r
+/// of layout l owns entries [offsets[l * (num_rows + 1) + r], ... + r + 1).
+/// The forward layout's rows are q-tiles and its columns k-tiles; the
+/// transposed layout the backward walks has them swapped.
+struct LaceTileTable {
+  int form;     ///< kLayoutRuns or kLayoutBSR
+  int num_rows; ///< rows of every layout
+  int num_cols; ///< columns of every layout
+  /// Runs form: `runs` holds [num_runs][3] = {begin, end, kind} (columns
+  /// [begin, end) of kind kTilePartial or kTileFull).
+  const int *row_offsets; ///< [num_layouts * (num_rows + 1)]
+  const int *runs;        ///< [num_runs * 3]
+  long long num_runs;
+  /// BSR form.
+  const int *bsr_row_ptr;           ///< [num_layouts * (num_rows + 1)]
+  const int *bsr_col_idx;           ///< [bsr_nnz], ascending per row
+  const unsigned char *bsr_is_full; ///< [bsr_nnz], 1 = Full, 0 = Partial
+  long long bsr_nnz;
 };
 
 struct LaceFwdParams {
@@ -41,26 +61,11 @@ struct LaceFwdParams {
   int seq_q, seq_k;
   float softmax_scale; ///< usually 1/sqrt(head_dim)
 
-  // ---- Block layout (one or more distinct head layouts)
-  // ----------------------
-  int layout_form; ///< kLayoutRuns or kLayoutBSR
+  // ---- Block layout (one or more distinct head layouts) --------------------
   int num_layouts;
-  int num_q_tiles;           ///< ceil(seq_q / block_m), rows of every layout
-  int num_k_tiles;           ///< ceil(seq_k / block_n), columns of every layout
   const int *head_to_layout; ///< [heads], index of the layout of head h
-  /// Runs form. Layouts are concatenated: row r of layout l owns runs
-  /// [row_offsets[l * (num_q_tiles + 1) + r], ... + r + 1), indices into
-  /// `runs`, which holds [num_runs][3] = {begin, end, kind} (columns
-  /// [begin, end) of kind kTilePartial or kTileFull).
-  const int *row_offsets; ///< [num_layouts * (num_q_tiles + 1)]
-  const int *runs;        ///< [num_runs * 3]
-  long long num_runs;
-  /// BSR form. Row r of layout l owns entries [bsr_row_ptr[l * (num_q_tiles
-  /// + 1) + r], ... + r + 1) of bsr_col_idx / bsr_is_full.
-  const int *bsr_row_ptr;           ///< [num_layouts * (num_q_tiles + 1)]
-  const int *bsr_col_idx;           ///< [bsr_nnz], ascending per row
-  const unsigned char *bsr_is_full; ///< [bsr_nnz], 1 = Full, 0 = Partial
-  long long bsr_nnz;
+  /// The forward layout: per q-tile row its k-tiles.
+  LaceTileTable rows;
 
   /// Packed sequences, for patterns with `segment`: the segment (document)
   /// id of every query and key token, [seq_q] and [seq_k] int32, the same
@@ -71,6 +76,28 @@ struct LaceFwdParams {
 
   /// Optional (may be null): malformed-table bits (kStatus*) are ORed here.
   int *status;
+};
+
+/// The one argument of the backward kernels: the forward's problem (q, k,
+/// v, o, lse, the forward layout, segment ids) plus the gradients. The dq
+/// kernel walks `fwd.rows` and writes dq and delta; the dkdv kernel walks
+/// `cols` (the transposed layout) and reads delta.
+struct LaceBwdParams {
+  LaceFwdParams fwd; ///< fwd.lse is required (the forward's, natural log)
+  const void *dout;  ///< [batch, seq_q, heads, head_dim], dL/dO
+  void *dq;          ///< [batch, seq_q, heads, head_dim]
+  void *dk;          ///< [batch, seq_k, kv_heads, head_dim]
+  void *dv;          ///< [batch, seq_k, kv_heads, head_dim]
+  long long do_stride_b, do_stride_s, do_stride_h;
+  long long dq_stride_b, dq_stride_s, dq_stride_h;
+  long long dk_stride_b, dk_stride_s, dk_stride_h;
+  long long dv_stride_b, dv_stride_s, dv_stride_h;
+  /// Workspace [batch, heads, seq_q] (strides as lse): D = rowsum(dO * O),
+  /// written by the dq kernel, read by the dkdv kernel.
+  float *delta;
+  /// The transposed layout: per k-tile row its q-tiles (same layout
+  /// indices as fwd.rows).
+  LaceTileTable cols;
 };
 
 } // namespace lace

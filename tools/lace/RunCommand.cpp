@@ -92,7 +92,7 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
               static_cast<long long>(ps.seqQ), static_cast<long long>(ps.seqK));
   std::printf("plan: %d x %d tiles of %d x %d, %d distinct head layout(s), "
               "%.1f%% of dense FLOPs computed (%.3g GFLOP)\n",
-              plan.layout.numQTiles, plan.layout.numKTiles, tiles.blockM,
+              plan.layout.numRows, plan.layout.numCols, tiles.blockM,
               tiles.blockN, plan.layout.numLayouts,
               100.0 * plan.computedFlops() / plan.denseFlops(),
               plan.computedFlops() * 1e-9);

@@ -60,6 +60,11 @@ public:
   /// same parameters, masked and scored by the interpreter (Reference.h).
   Expected<ReferenceOutputs> reference(const AttentionInputs &inputs,
                                        float scale = 0.f) const;
+  /// Its float64 gradients for the upstream gradient `dout` (Reference.h).
+  Expected<ReferenceGradients>
+  referenceBackward(const AttentionInputs &inputs,
+                    const std::vector<std::uint16_t> &dout,
+                    float scale = 0.f) const;
 
 private:
   struct State;

@@ -13,6 +13,7 @@
 #include "lace/Runtime/KernelBundle.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,10 +29,58 @@ struct ReferenceOutputs {
   std::vector<double> lse; ///< [b, h, seq_q], natural log
 };
 
+/// dQ [b, seq_q, h, d], dK and dV [b, seq_k, kv_h, d] in float64.
+struct ReferenceGradients {
+  std::vector<double> dq, dk, dv;
+};
+
+/// The inputs widened to float64, the form the reference computes on (a
+/// finite-difference check perturbs these).
+struct ReferenceProblem {
+  ProblemShape shape; ///< resolved
+  std::int64_t headDim = 0;
+  double scale = 0;
+  std::vector<double> q, k, v;
+
+  /// `scale` 0 means 1/sqrt(head_dim), as in Kernel::forward.
+  static ReferenceProblem of(const AttentionInputs &inputs, float scale = 0.f);
+  std::size_t rowOffset(std::int64_t b, std::int64_t t, std::int64_t h,
+                        std::int64_t heads) const {
+    return static_cast<std::size_t>(
+        ((b * (heads == shape.heads ? shape.seqQ : shape.seqK) + t) * heads +
+         h) *
+        headDim);
+  }
+  const double *qRow(std::int64_t b, std::int64_t i, std::int64_t h) const {
+    return &q[rowOffset(b, i, h, shape.heads)];
+  }
+  const double *kRow(std::int64_t b, std::int64_t j, std::int64_t h) const {
+    return &k[rowOffset(b, j, h, shape.kvHeads)];
+  }
+  const double *vRow(std::int64_t b, std::int64_t j, std::int64_t h) const {
+    return &v[rowOffset(b, j, h, shape.kvHeads)];
+  }
+};
+
+/// 16-bit elements as float64.
+std::vector<double> widenElements(DType dtype,
+                                  const std::vector<std::uint16_t> &elements);
+
 /// `scale` 0 means 1/sqrt(head_dim), as in Kernel::forward.
 ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
                                     const AttentionInputs &inputs,
                                     float scale = 0.f);
+ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
+                                    const ReferenceProblem &problem);
+
+/// The analytic gradients of referenceAttention for the upstream gradient
+/// `dout` ([b, seq_q, h, d]): with P the probabilities, D = rowsum(dO * O),
+/// dS = P * (dO V^T - D) * score'(S) (the interpreter's exact derivative of
+/// the score), dQ = scale dS K, dK = scale dS^T Q, dV = P^T dO, summed over
+/// the query heads of a GQA group. Rows without a live key contribute 0.
+ReferenceGradients referenceAttentionBackward(const frontend::Instance &pattern,
+                                              const ReferenceProblem &problem,
+                                              const std::vector<double> &dout);
 
 /// The reference for a checked `pattern` (its program alive) with these
 /// parameter overrides and the inputs' segment ids; a failed instantiation
@@ -42,11 +91,23 @@ referenceFor(const frontend::Pattern &pattern,
              const std::vector<std::pair<std::string, std::string>> &params,
              const AttentionInputs &inputs, float scale = 0.f);
 
+/// The reference gradients, as referenceFor.
+Expected<ReferenceGradients> referenceBackwardFor(
+    const frontend::Pattern &pattern, const frontend::SourceManager &sources,
+    const std::vector<std::pair<std::string, std::string>> &params,
+    const AttentionInputs &inputs, const std::vector<std::uint16_t> &dout,
+    float scale = 0.f);
+
 /// The reference for a bundled plan: its pattern is loaded from the .lace
 /// sources the bundle carries, with the bundle's parameters.
 Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
                                               const AttentionInputs &inputs,
                                               float scale = 0.f);
+Expected<ReferenceGradients>
+referenceBackwardForBundle(const BundledPlan &bundled,
+                           const AttentionInputs &inputs,
+                           const std::vector<std::uint16_t> &dout,
+                           float scale = 0.f);
 
 /// How far a kernel's outputs are from the reference.
 struct Agreement {
@@ -62,6 +123,19 @@ Agreement compareWithReference(const ReferenceOutputs &reference,
                                const AttentionInputs &inputs,
                                const AttentionOutputs &outputs,
                                double tolerance);
+
+/// How far a kernel's gradients are from the reference, per tensor.
+struct GradientAgreement {
+  double dqError = 0, dkError = 0, dvError = 0; ///< relative (Frobenius)
+  std::int64_t nonFinite = 0; ///< NaN/inf (unwritten included)
+  /// Empty when every error is under `tolerance` and nothing is NaN.
+  std::string failure;
+};
+
+GradientAgreement compareGradients(const ReferenceGradients &reference,
+                                   const AttentionInputs &inputs,
+                                   const AttentionGradients &gradients,
+                                   double tolerance);
 
 } // namespace lace
 

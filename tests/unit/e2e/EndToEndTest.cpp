@@ -7,13 +7,7 @@
 // (NaN) before every run, so anything left unwritten fails.
 //
 //===----------------------------------------------------------------------===//
-#include "lace/Compiler.h"
-#include "lace/Reference.h"
-#include "lace/Runtime/Runtime.h"
-
-#include "../support/LibraryPatterns.h"
-
-#include <gtest/gtest.h>
+#include "EndToEndSupport.h"
 
 #include <cmath>
 #include <cstdio>
@@ -24,54 +18,7 @@
 
 namespace {
 
-using lace::testing::LibraryPattern;
-
-/// The relative error bound for 16-bit inputs (docs/verification.md).
-constexpr double kTolerance = 1e-2;
-
-std::uint64_t baseSeed() {
-  if (const char *env = std::getenv("LACE_E2E_SEED"))
-    return std::strtoull(env, nullptr, 10);
-  return 20261129;
-}
-
-lace::Runtime &emulator() {
-  static std::unique_ptr<lace::Runtime> runtime = [] {
-    lace::RuntimeOptions options;
-    options.backend = lace::Backend::Emulator;
-    // Threads resume in a new order after every barrier: a missing
-    // __syncthreads in the kernel changes results instead of hiding.
-    options.emulatorShuffleSeed = baseSeed();
-    lace::CacheConfig cache;
-    cache.directory = LACE_TEST_CACHE_DIR;
-    options.cache = cache;
-    auto created = lace::Runtime::create(options);
-    if (!created) {
-      std::fprintf(stderr, "%s\n", created.error().str().c_str());
-      std::abort();
-    }
-    return std::move(*created);
-  }();
-  return *runtime;
-}
-
-/// Everything one run needs to be replayed from a failure message.
-struct Case {
-  lace::ProblemShape shape;
-  lace::DType dtype = lace::DType::F16;
-  int headDim = 64;
-  std::uint64_t seed = 1;
-  lace::jit::TileConfig tiles;
-
-  std::string describe() const {
-    return std::string(lace::jit::dtypeName(dtype)) + " d" +
-           std::to_string(headDim) + " batch " + std::to_string(shape.batch) +
-           " heads " + std::to_string(shape.heads) + "/" +
-           std::to_string(shape.kvHeads) + " seq " +
-           std::to_string(shape.seqQ) + "x" + std::to_string(shape.seqK) +
-           " seed " + std::to_string(seed);
-  }
-};
+using namespace lace::testing;
 
 /// Plans, loads and runs one case; returns how it compares.
 lace::Agreement runCase(const lace::Compiler &compiler, const Case &c) {
@@ -103,34 +50,6 @@ lace::Agreement runCase(const lace::Compiler &compiler, const Case &c) {
     return {};
   }
   return lace::compareWithReference(*reference, in, run->outputs, kTolerance);
-}
-
-std::unique_ptr<lace::Compiler> load(const LibraryPattern &library,
-                                     bool smallParams) {
-  auto compiler = lace::Compiler::fromFile(library.file);
-  EXPECT_TRUE(compiler) << compiler.error().str();
-  if (!compiler)
-    return nullptr;
-  EXPECT_FALSE((*compiler)->select(library.name));
-  if (smallParams) {
-    lace::frontend::DiskFileProvider disk;
-    lace::frontend::SourceManager sources(disk);
-    lace::frontend::DiagnosticEngine diags(sources);
-    lace::frontend::Program program =
-        lace::frontend::loadProgram(sources, library.file, diags);
-    for (const auto &param :
-         lace::testing::smallParams(*program.find(library.name)))
-      (*compiler)->setParam(param.name, param.value);
-  }
-  return std::move(*compiler);
-}
-
-/// FNV-1a: the same seed for a name everywhere.
-std::uint64_t stableHash(const std::string &text) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (char c : text)
-    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
 }
 
 class LibraryEndToEnd : public ::testing::TestWithParam<LibraryPattern> {};

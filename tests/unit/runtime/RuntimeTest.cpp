@@ -58,8 +58,8 @@ TEST(Plan, DescribesTheKernelAndTheLayout) {
   EXPECT_EQ(plan.shape.kvHeads, 2);
   EXPECT_EQ(plan.shape.seqK, 300);
   // d64 tiles are 128 x 64: 3 x 5 tiles, one layout for both heads.
-  EXPECT_EQ(plan.layout.numQTiles, 3);
-  EXPECT_EQ(plan.layout.numKTiles, 5);
+  EXPECT_EQ(plan.layout.numRows, 3);
+  EXPECT_EQ(plan.layout.numCols, 5);
   EXPECT_EQ(plan.layout.numLayouts, 1);
   EXPECT_EQ(plan.layout.headToLayout, (std::vector<std::int32_t>{0, 0}));
   EXPECT_EQ(plan.layout.nonEmptyTiles(0), 2 + 4 + 5);
@@ -126,7 +126,7 @@ TEST(Plan, ValidateCatchesMalformedTables) {
   EXPECT_NE(bad.validate().find("head 1 names layout 3 of 1"),
             std::string::npos);
   bad = plan;
-  bad.layout.numKTiles = 4;
+  bad.layout.numCols = 4;
   EXPECT_NE(bad.validate().find("need 3 x 5"), std::string::npos);
   bad = plan;
   if (bad.layout.form == lace::LayoutTables::Form::BSR)
@@ -333,8 +333,8 @@ TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
   };
   EXPECT_EQ(error("PK\x03\x04zip"),
             "b.lacebundle is not a Lace kernel bundle (no 'lace-bundle' header)");
-  EXPECT_NE(error("lace-bundle 2\nplans 0\n").find(
-                "is a version 2 bundle; this runtime reads version 1"),
+  EXPECT_NE(error("lace-bundle 3\nplans 0\n").find(
+                "is a version 3 bundle; this runtime reads version 2"),
             std::string::npos);
   EXPECT_NE(error(text.substr(0, text.size() / 2)).find("truncated"),
             std::string::npos);

@@ -27,6 +27,9 @@ struct PatternFunctions {
   std::string helpers;
   std::string liveBody;  ///< body of `bool live(int b, int h, int q, int k)`
   std::string scoreBody; ///< body of `float score(float s, int b, int h, int q, int k)`; empty: none
+  /// Body of `float score_grad(float s, int b, int h, int q, int k)`, d score
+  /// / d s derived from the same IR (for the backward); empty: no score.
+  std::string scoreGradBody;
 };
 
 /// The functions of the specialised patterns in `module` (all from one

@@ -67,6 +67,11 @@ public:
   float score(float s, std::int64_t b, std::int64_t h, std::int64_t q,
               std::int64_t k) const;
   bool hasScore() const { return pattern_->score != nullptr; }
+  /// d score / d s at (s, b, h, q, k), exact (forward-mode over the score
+  /// expression); 1 when the pattern has no score. The backward's chain
+  /// rule through the score modifier.
+  double scoreDerivative(float s, std::int64_t b, std::int64_t h,
+                         std::int64_t q, std::int64_t k) const;
 
   const Pattern &pattern() const { return *pattern_; }
   const Shape &shape() const { return shape_; }
@@ -89,6 +94,7 @@ private:
   Instance() = default;
 
   Value eval(const Expr &e, const Element &x) const;
+  double derivative(const Expr &e, const Element &x) const;
   bool evalMask(const Expr &e, const Element &x) const;
   bool contains(const Expr &set, std::int64_t v, const Element &x) const;
   bool evalRandom(const Expr &e, const Element &x) const;

@@ -20,11 +20,18 @@
 
 namespace lace::emu {
 
+/// An extern "C" kernel of a source and the type of its one parameter
+/// ("LaceFwdParams", "LaceBwdParams").
+struct KernelEntry {
+  std::string name;
+  std::string paramsType;
+};
+
 /// The source for the emulator: lace_emu_device.cuh, the kernel source
-/// unchanged, and `lace_emu_thread_main` calling the extern "C" kernel
-/// `kernelName` with a LaceFwdParams.
+/// unchanged, and per entry a thread entry `lace_emu_entry_<name>` calling
+/// the kernel with its parameters.
 std::string emulatorSource(std::string_view kernelSource,
-                           std::string_view kernelName);
+                           const std::vector<KernelEntry> &entries);
 
 class HostCompiler {
 public:
@@ -59,15 +66,17 @@ public:
   KernelObject(const KernelObject &) = delete;
   KernelObject &operator=(const KernelObject &) = delete;
 
-  /// Runs the kernel over the grid with `params` (a LaceFwdParams).
+  /// Runs kernel `entry` (a KernelEntry name) over the grid with `params`
+  /// (its parameter struct).
   std::optional<Error> launch(const LaunchConfig &config,
+                              const std::string &entry,
                               const void *params) const;
 
 private:
   KernelObject() = default;
   void *handle_ = nullptr;
   int memfd_ = -1;
-  ThreadMain main_ = nullptr;
+  std::string label_;
 };
 
 } // namespace lace::emu

@@ -46,6 +46,24 @@ struct AttentionOutputs {
   static AttentionOutputs poisoned(const AttentionInputs &inputs);
 };
 
+/// dQ [b, seq_q, h, d], dK and dV [b, seq_k, kv_h, d], created poisoned.
+struct AttentionGradients {
+  std::vector<std::uint16_t> dq, dk, dv;
+  static AttentionGradients poisoned(const AttentionInputs &inputs);
+};
+
+/// Uniform values in [-1, 1) for dL/dO of `inputs`' shape, from `seed`.
+std::vector<std::uint16_t> randomOutputGradient(const AttentionInputs &inputs,
+                                                std::uint64_t seed);
+
+/// What Runtime::backwardOnHost returns: the forward's outputs, the
+/// gradients of the last run and the wall time of each backward.
+struct HostBackward {
+  AttentionOutputs outputs;
+  AttentionGradients gradients;
+  std::vector<double> seconds;
+};
+
 /// What Runtime::runOnHost returns: the outputs of the last run and the
 /// wall time of each (launch to completion, copies excluded).
 struct HostRun {

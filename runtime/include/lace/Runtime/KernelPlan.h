@@ -43,14 +43,14 @@ struct LayoutTables {
   enum class Form : int { Runs = 0, BSR = 1 };
   Form form = Form::Runs;
   std::int32_t numLayouts = 0;
-  std::int32_t numQTiles = 0;
-  std::int32_t numKTiles = 0;
+  std::int32_t numRows = 0;
+  std::int32_t numCols = 0;
   std::vector<std::int32_t> headToLayout; ///< [heads]
-  /// Runs: [numLayouts * (numQTiles + 1)] offsets into runs, runs as
+  /// Runs: [numLayouts * (numRows + 1)] offsets into runs, runs as
   /// {begin, end, kind} triples (kind 1 Partial, 2 Full).
   std::vector<std::int32_t> rowOffsets;
   std::vector<std::int32_t> runs;
-  /// BSR: [numLayouts * (numQTiles + 1)] row pointers, column indices
+  /// BSR: [numLayouts * (numRows + 1)] row pointers, column indices
   /// ascending per row, and 1 for Full / 0 for Partial.
   std::vector<std::int32_t> bsrRowPtr;
   std::vector<std::int32_t> bsrColIdx;
@@ -70,7 +70,12 @@ struct KernelPlan {
   std::string kernelIr; ///< the specialised IR the kernel was generated from
   jit::KernelSpec spec;
   ProblemShape shape; ///< resolved
+  /// The forward layout: per q-tile row its k-tiles.
   LayoutTables layout;
+  /// Its transpose, which the backward walks: per k-tile row its q-tiles
+  /// (numRows and numCols swapped, the same head map), as the layout
+  /// pipeline materialises it.
+  LayoutTables transposed;
   /// The pattern uses `segment`: forward() needs the segment ids.
   bool usesSegments = false;
   /// Wall time of the layout pipeline that built `layout` (specialise,
@@ -84,6 +89,9 @@ struct KernelPlan {
   double denseFlops() const;
   /// Empty when the plan is consistent (spec, shape, tables).
   std::string validate() const;
+  /// Whether the plan carries what the backward needs (the transposed
+  /// layout, the score's derivative); empty when it does.
+  std::string validateBackward() const;
 };
 
 } // namespace lace

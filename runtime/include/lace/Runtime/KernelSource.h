@@ -19,6 +19,13 @@ namespace lace::jit {
 
 enum class DType { F16, BF16 };
 
+/// Which kernels a source holds: the forward, or the two backward kernels
+/// (dq, then dkdv; lace_attention_bwd.cuh).
+enum class Pass { Forward, Backward };
+
+/// "forward" / "backward".
+std::string_view passName(Pass pass);
+
 /// "f16" / "bf16".
 std::string_view dtypeName(DType dtype);
 
@@ -50,6 +57,10 @@ struct KernelSpec {
   /// masking; empty for none. scoreBody as for liveBody.
   std::string scoreExpr;
   std::string scoreBody;
+  /// d score / d s at (s, b, h, q, k), for the backward: as for score (the
+  /// code generator derives it from the same score IR).
+  std::string scoreGradExpr;
+  std::string scoreGradBody;
   /// Device functions the bodies above call (namespace scope, before them),
   /// e.g. a `__noinline__` helper kept out of the kernel's registers.
   std::string helpers;
@@ -59,14 +70,26 @@ struct KernelSpec {
   /// Tiles with the defaults filled in.
   TileConfig resolvedTiles() const;
   bool hasScore() const { return !scoreExpr.empty() || !scoreBody.empty(); }
+  bool hasScoreGrad() const {
+    return !scoreGradExpr.empty() || !scoreGradBody.empty();
+  }
   /// Dynamic shared memory the kernel needs at launch (bytes): Q plus
   /// `stages` K and V tiles.
   int sharedBytes() const;
   /// Threads per CTA.
   int threads() const { return resolvedTiles().warps * 32; }
+  /// The backward kernels' launch: dq has the forward's CTA (threads())
+  /// with dO and D added to its shared memory; dkdv one warp per 16 keys.
+  int backwardDqSharedBytes() const;
+  int backwardDkdvSharedBytes() const;
+  int backwardDkdvThreads() const { return resolvedTiles().blockN / 16 * 32; }
+  /// Extern "C" names of the kernels of a pass.
+  std::string dqKernelName() const { return name + "_bwd_dq"; }
+  std::string dkdvKernelName() const { return name + "_bwd_dkdv"; }
   /// Empty when the spec is valid, else what is wrong (the same rules the
-  /// kernel's static_asserts check).
-  std::string validate() const;
+  /// kernel's static_asserts check). The backward also needs the score's
+  /// derivative when there is a score.
+  std::string validate(Pass pass = Pass::Forward) const;
 };
 
 struct EmbeddedHeader {
@@ -83,7 +106,8 @@ public:
   /// The complete source of the kernel. Call KernelSpec::validate() first:
   /// an invalid spec still gives a source, which then fails to compile
   /// with the static_assert that explains why.
-  static std::string generate(const KernelSpec &spec);
+  static std::string generate(const KernelSpec &spec,
+                              Pass pass = Pass::Forward);
   /// An embedded header with its own `#include "lace_*.cuh"` lines inlined
   /// (once each) and `#pragma once` dropped; empty if there is none.
   static std::string inlined(std::string_view headerName);

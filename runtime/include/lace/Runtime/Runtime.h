@@ -81,6 +81,30 @@ struct SegmentIdsRef {
   const std::int32_t *k = nullptr;
 };
 
+/// The tensors of Kernel::backward. q, k, v, o and lse are the forward's
+/// (o and lse as forward wrote them); dout is dL/dO with o's shape; dq, dk
+/// and dv take q's, k's and v's shapes (summed over the query heads of a
+/// GQA group for dk and dv). `delta` is a workspace of
+/// Kernel::backwardWorkspaceFloats() floats (device memory for CUDA).
+struct BackwardTensors {
+  TensorRef q, k, v, o, dout;
+  const float *lse = nullptr; ///< [batch, heads, seq_q], contiguous
+  TensorRef dq, dk, dv;
+  float *delta = nullptr;
+};
+
+/// Contiguous backward tensors of `inputs`' shape at the given addresses.
+BackwardTensors backwardTensors(const AttentionInputs &inputs, const void *q,
+                                const void *k, const void *v, const void *o,
+                                const void *dout, const float *lse, void *dq,
+                                void *dk, void *dv, float *delta);
+
+/// What Runtime::load compiles besides the forward kernel.
+struct LoadOptions {
+  /// Also the backward kernels (Kernel::backward).
+  bool backward = false;
+};
+
 class Kernel {
 public:
   virtual ~Kernel() = default;
@@ -106,6 +130,22 @@ public:
     return forward(q, k, v, o, lse, SegmentIdsRef{}, stream, scale);
   }
 
+  /// dQ, dK and dV of the forward above for the upstream gradient dO:
+  /// deterministic (no floating-point atomics: two runs give the same
+  /// bits), zero gradients for rows without a live key. The same argument
+  /// checks as forward; `segments` as for forward. Needs a kernel loaded
+  /// with LoadOptions::backward.
+  virtual std::optional<Error> backward(const BackwardTensors &tensors,
+                                        const SegmentIdsRef &segments = {},
+                                        void *stream = nullptr,
+                                        float scale = 0.f) const = 0;
+  /// Whether the backward kernels were loaded.
+  virtual bool hasBackward() const = 0;
+  /// Floats of the `delta` workspace backward needs: batch * heads * seq_q.
+  std::int64_t backwardWorkspaceFloats() const {
+    return plan_.shape.batch * plan_.shape.heads * plan_.shape.seqQ;
+  }
+
   const KernelPlan &plan() const { return plan_; }
   /// Whether load() found the compiled kernel in the cache.
   bool fromCache() const { return fromCache_; }
@@ -119,6 +159,10 @@ protected:
   std::optional<Error> checkArguments(const TensorRef &q, const TensorRef &k,
                                       const TensorRef &v, const TensorRef &o,
                                       const SegmentIdsRef &segments) const;
+  /// The checks backward() does before any launch.
+  std::optional<Error>
+  checkBackwardArguments(const BackwardTensors &tensors,
+                         const SegmentIdsRef &segments) const;
   KernelPlan plan_;
   bool fromCache_ = false;
   double compileSeconds_ = 0;
@@ -129,9 +173,10 @@ public:
   static Expected<std::unique_ptr<Runtime>> create(RuntimeOptions options = {});
   virtual ~Runtime() = default;
 
-  /// Compiles (or finds in the cache) the plan's kernel and uploads its
-  /// layout tables.
-  virtual Expected<std::shared_ptr<const Kernel>> load(const KernelPlan &plan) = 0;
+  /// Compiles (or finds in the cache) the plan's kernel, and with
+  /// `options.backward` its backward kernels, and uploads its layout tables.
+  virtual Expected<std::shared_ptr<const Kernel>>
+  load(const KernelPlan &plan, const LoadOptions &options = {}) = 0;
 
   /// Runs `kernel` `repeats` times on host-resident inputs (copied to the
   /// device and back for CUDA) and times each run.
@@ -139,14 +184,21 @@ public:
                                       const AttentionInputs &inputs,
                                       int repeats = 1) = 0;
 
+  /// Runs the forward and then the backward of `kernel` on host-resident
+  /// inputs and the upstream gradient `dout` ([b, seq_q, h, d] elements),
+  /// `repeats` times; times the backward alone.
+  virtual Expected<HostBackward>
+  backwardOnHost(const Kernel &kernel, const AttentionInputs &inputs,
+                 const std::vector<std::uint16_t> &dout, int repeats = 1) = 0;
+
   /// Times `kernel` on copies of `inputs`: `warmup` untimed runs, then
   /// `repeats` timed ones cycling over `rotations` input sets (so that a
   /// GPU's L2 cache does not hold the inputs between runs). CUDA times each
   /// run with events; the emulator with the wall clock. Seconds per run.
-  virtual Expected<std::vector<double>> time(const Kernel &kernel,
-                                             const AttentionInputs &inputs,
-                                             int warmup, int repeats,
-                                             int rotations) = 0;
+  /// Pass::Backward times the backward (after one forward per input set).
+  virtual Expected<std::vector<double>>
+  time(const Kernel &kernel, const AttentionInputs &inputs, int warmup,
+       int repeats, int rotations, jit::Pass pass = jit::Pass::Forward) = 0;
 
   virtual Backend backend() const = 0;
   /// "sm_90", "host-x86_64", ...: the cache key's target.
