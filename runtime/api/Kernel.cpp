@@ -257,6 +257,7 @@ LaunchShape launchShape(const KernelPlan &plan) {
 
 LaunchShape dqLaunchShape(const KernelPlan &plan) {
   LaunchShape shape = launchShape(plan);
+  shape.threads = static_cast<unsigned>(plan.spec.backwardDqThreads());
   shape.sharedBytes = static_cast<unsigned>(plan.spec.backwardDqSharedBytes());
   return shape;
 }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 struct lace_runtime {
   std::unique_ptr<lace::Runtime> runtime;
@@ -71,17 +72,41 @@ const char *lace_runtime_backend(const lace_runtime *runtime) {
                                                              : "emulator";
 }
 
-lace_status lace_runtime_load(lace_runtime *runtime, const lace_plan *plan,
-                              lace_kernel **out) {
+namespace {
+lace_status load(const char *function, lace_runtime *runtime,
+                 const lace_plan *plan, lace_kernel **out, bool backward) {
   if (!runtime || !plan || !out)
-    return failNull("lace_runtime_load",
-                    !runtime ? "runtime" : !plan ? "plan" : "out");
+    return failNull(function, !runtime ? "runtime" : !plan ? "plan" : "out");
   *out = nullptr;
-  auto kernel = runtime->runtime->load(plan->plan);
+  lace::LoadOptions options;
+  options.backward = backward;
+  auto kernel = runtime->runtime->load(plan->plan, options);
   if (!kernel)
     return fail(kernel.error());
   *out = new lace_kernel{std::move(*kernel)};
   return LACE_OK;
+}
+
+lace::TensorRef ref(const lace_tensor &t) {
+  lace::TensorRef r;
+  r.data = t.data;
+  for (int i = 0; i < 4; ++i) {
+    r.shape[i] = t.shape[i];
+    r.strides[i] = t.strides[i];
+  }
+  return r;
+}
+} // namespace
+
+lace_status lace_runtime_load(lace_runtime *runtime, const lace_plan *plan,
+                              lace_kernel **out) {
+  return load("lace_runtime_load", runtime, plan, out, false);
+}
+
+lace_status lace_runtime_load_with_backward(lace_runtime *runtime,
+                                            const lace_plan *plan,
+                                            lace_kernel **out) {
+  return load("lace_runtime_load_with_backward", runtime, plan, out, true);
 }
 
 void lace_runtime_free(lace_runtime *runtime) { delete runtime; }
@@ -100,15 +125,6 @@ lace_status lace_kernel_forward_packed(const lace_kernel *kernel,
                                            : !k    ? "k"
                                            : !v    ? "v"
                                                    : "o");
-  auto ref = [](const lace_tensor &t) {
-    lace::TensorRef r;
-    r.data = t.data;
-    for (int i = 0; i < 4; ++i) {
-      r.shape[i] = t.shape[i];
-      r.strides[i] = t.strides[i];
-    }
-    return r;
-  };
   if (auto error = kernel->kernel->forward(ref(*q), ref(*k), ref(*v), ref(*o),
                                            lse, {q_segments, k_segments},
                                            stream, scale))
@@ -122,6 +138,36 @@ lace_status lace_kernel_forward(const lace_kernel *kernel,
                                 float *lse, void *stream, float scale) {
   return lace_kernel_forward_packed(kernel, q, k, v, o, lse, nullptr, nullptr,
                                     stream, scale);
+}
+
+int64_t lace_kernel_backward_workspace(const lace_kernel *kernel) {
+  return kernel ? kernel->kernel->backwardWorkspaceFloats() : 0;
+}
+
+lace_status lace_kernel_backward(const lace_kernel *kernel,
+                                 const lace_tensor *q, const lace_tensor *k,
+                                 const lace_tensor *v, const lace_tensor *o,
+                                 const lace_tensor *dout, const float *lse,
+                                 const lace_tensor *dq, const lace_tensor *dk,
+                                 const lace_tensor *dv, float *workspace,
+                                 const int32_t *q_segments,
+                                 const int32_t *k_segments, void *stream,
+                                 float scale) {
+  const char *function = "lace_kernel_backward";
+  if (!kernel)
+    return failNull(function, "kernel");
+  for (auto [name, tensor] :
+       {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v},
+        std::pair{"o", o}, std::pair{"dout", dout}, std::pair{"dq", dq},
+        std::pair{"dk", dk}, std::pair{"dv", dv}})
+    if (!tensor)
+      return failNull(function, name);
+  lace::BackwardTensors t{ref(*q),  ref(*k),  ref(*v),  ref(*o), ref(*dout),
+                          lse,      ref(*dq), ref(*dk), ref(*dv), workspace};
+  if (auto error =
+          kernel->kernel->backward(t, {q_segments, k_segments}, stream, scale))
+    return fail(*error);
+  return LACE_OK;
 }
 
 void lace_kernel_free(lace_kernel *kernel) { delete kernel; }

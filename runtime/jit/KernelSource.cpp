@@ -2,6 +2,7 @@
 
 #include "lace/Runtime/KernelSource.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -58,6 +59,10 @@ int KernelSpec::backwardDqSharedBytes() const {
   return sharedBytes() + t.blockM * headDim * 2 + t.blockM * 4;
 }
 
+int KernelSpec::backwardDqThreads() const {
+  return std::min(resolvedTiles().blockM / 16, 8) * 32;
+}
+
 int KernelSpec::backwardDkdvSharedBytes() const {
   // K and V, two stages of Q and dO, two stages of LSE and D per row
   // (DkdvTile in lace_attention_bwd.cuh).
@@ -96,8 +101,30 @@ std::string KernelSpec::validate(Pass pass) const {
     why << "no live expression; ";
   if (pass == Pass::Backward && hasScore() && !hasScoreGrad())
     why << "the score has no derivative for the backward; ";
-  if (pass == Pass::Backward && t.blockM % 16 != 0)
-    why << "block_m " << t.blockM << " is not a multiple of 16; ";
+  if (pass == Pass::Backward) {
+    // The static_asserts of DqTile and DkdvTile, said before compiling.
+    const int dqRowTiles = t.blockM / 16 / std::min(t.blockM / 16, 8);
+    const int dqAccumulators =
+        dqRowTiles * (headDim / 8 + 2 * (t.blockN / 8)) * 4;
+    const int chunk = headDim <= 64 && t.blockM % 32 == 0 ? 32 : 16; // kQChunk
+    const int dkdvAccumulators = (2 * (headDim / 8) + 2 * (chunk / 8)) * 4;
+    if (headDim > 128)
+      why << "the backward takes head dims up to 128 (dK and dV of 16 keys "
+             "per warp would not fit in registers at "
+          << headDim << "); ";
+    else if (dqAccumulators > 192)
+      why << "block " << t.blockM << "x" << t.blockN << " at head dim "
+          << headDim << " needs " << dqAccumulators
+          << " accumulator registers per dq thread (at most 192); ";
+    else if (dkdvAccumulators > 192)
+      why << "head dim " << headDim << " needs " << dkdvAccumulators
+          << " accumulator registers per dkdv thread (at most 192); ";
+    if (backwardDqSharedBytes() > 227 * 1024 ||
+        backwardDkdvSharedBytes() > 227 * 1024)
+      why << "the backward needs " << backwardDqSharedBytes() << " / "
+          << backwardDkdvSharedBytes()
+          << " bytes of shared memory per CTA (at most 227 KiB); ";
+  }
   std::string s = why.str();
   if (!s.empty())
     s.resize(s.size() - 2);
@@ -291,8 +318,12 @@ std::string KernelSource::generate(const KernelSpec &spec, Pass pass) {
          "size\");\n";
   out += "static_assert(lace::DkdvTile<LaceTraits>::kThreads == " +
          dkdvThreads + ", \"threads per dkdv CTA\");\n\n";
+  const std::string dqThreads = std::to_string(spec.backwardDqThreads());
+  out += "static_assert(lace::DqTile<LaceTraits>::kThreads == " + dqThreads +
+         ", \"threads per dq CTA\");\n";
   out += "// Grid (q-tiles, heads, batch).\n";
-  out += "extern \"C\" __global__ void __launch_bounds__(" + threads + ")\n" +
+  out += "extern \"C\" __global__ void __launch_bounds__(" + dqThreads +
+         ")\n" +
          spec.dqKernelName() +
          "(const lace::LaceBwdParams p) {\n"
          "  lace::attention_bwd_dq_item<LaceTraits, LacePattern>(\n"
@@ -301,7 +332,7 @@ std::string KernelSource::generate(const KernelSpec &spec, Pass pass) {
          "}\n";
   out += "// Grid (k-tiles, kv heads, batch).\n";
   out += "extern \"C\" __global__ void __launch_bounds__(" + dkdvThreads +
-         ")\n" + spec.dkdvKernelName() +
+         ", 1)\n" + spec.dkdvKernelName() +
          "(const lace::LaceBwdParams p) {\n"
          "  lace::attention_bwd_dkdv_item<LaceTraits, LacePattern>(\n"
          "      p, blockIdx.z, blockIdx.y, blockIdx.x, "

@@ -119,31 +119,55 @@ PtxasInfo parsePtxasInfo(std::string_view log, std::string_view name) {
   // "Compiling entry function 'NAME' for 'sm_80'", then "Function
   // properties for NAME" / "N bytes stack frame, N bytes spill stores, N
   // bytes spill loads", then "Used N registers, ... N bytes smem, N bytes
-  // cmem[0]". Spills of every function count.
-  bool inEntry = false;
-  bool inProperties = false;
-  std::string entryMark =
-      "Compiling entry function '" + std::string(name) + "'";
-  std::string propsMark = "Function properties for " + std::string(name);
-  while (!log.empty()) {
-    std::size_t end = log.find('\n');
-    std::string_view line = log.substr(0, end);
-    log = end == std::string_view::npos ? std::string_view{}
-                                        : log.substr(end + 1);
-    if (line.find("Compiling entry function") != std::string_view::npos) {
-      inEntry = line.find(entryMark) != std::string_view::npos;
-      continue;
+  // cmem[0]". Spills count for the entry and for every function that is no
+  // entry (the device functions it may call), not for the module's other
+  // entries (the backward has two).
+  auto lines = [](std::string_view text, auto &&visit) {
+    while (!text.empty()) {
+      std::size_t end = text.find('\n');
+      visit(text.substr(0, end));
+      text = end == std::string_view::npos ? std::string_view{}
+                                           : text.substr(end + 1);
     }
-    if (line.find("Function properties for") != std::string_view::npos) {
-      inProperties = line.find(propsMark) != std::string_view::npos;
-      continue;
+  };
+  auto quoted = [](std::string_view line) {
+    std::size_t open = line.find('\'');
+    std::size_t close = line.find('\'', open + 1);
+    return open == std::string_view::npos || close == std::string_view::npos
+               ? std::string_view{}
+               : line.substr(open + 1, close - open - 1);
+  };
+  std::vector<std::string_view> entries;
+  lines(log, [&](std::string_view line) {
+    if (line.find("Compiling entry function") != std::string_view::npos)
+      entries.push_back(quoted(line));
+  });
+  constexpr std::string_view kProperties = "Function properties for ";
+  bool inEntry = false;
+  bool counted = false, inProperties = false;
+  lines(log, [&](std::string_view line) {
+    if (line.find("Compiling entry function") != std::string_view::npos) {
+      inEntry = quoted(line) == name;
+      return;
+    }
+    if (std::size_t at = line.find(kProperties); at != std::string_view::npos) {
+      std::string_view function = line.substr(at + kProperties.size());
+      while (!function.empty() && (function.back() == ' ' ||
+                                   function.back() == '\r'))
+        function.remove_suffix(1);
+      inProperties = function == name;
+      counted = inProperties || std::find(entries.begin(), entries.end(),
+                                          function) == entries.end();
+      return;
     }
     if (line.find("spill stores") != std::string_view::npos) {
-      info.spillStores += numberFor(line, " bytes spill stores");
-      info.spillLoads += numberFor(line, " bytes spill loads");
+      if (counted) {
+        info.spillStores += numberFor(line, " bytes spill stores");
+        info.spillLoads += numberFor(line, " bytes spill loads");
+      }
       if (inProperties)
         info.stackBytes = numberFor(line, " bytes stack frame");
-      continue;
+      return;
     }
     if (inEntry && line.find("Used ") != std::string_view::npos &&
         line.find(" registers") != std::string_view::npos) {
@@ -153,7 +177,7 @@ PtxasInfo parsePtxasInfo(std::string_view log, std::string_view name) {
       info.constantBytes = numberFor(line, " bytes cmem[0]");
       inEntry = false;
     }
-  }
+  });
   return info;
 }
 

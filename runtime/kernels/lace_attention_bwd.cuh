@@ -30,9 +30,18 @@
 
 namespace lace {
 
-/// The dq kernel: the forward's CTA plus a dO tile and D of the rows.
-template <class Traits> struct DqTile : FwdTile<Traits> {
-  using Fwd = FwdTile<Traits>;
+/// The forward's traits with the dq kernel's warps: one 16-row m-tile per
+/// warp (up to 8 warps), since dQ, S and dP take three accumulator sets
+/// where the forward holds two.
+template <class Traits> struct DqTraits : Traits {
+  static constexpr int kWarps =
+      Traits::kBlockM / 16 < 8 ? Traits::kBlockM / 16 : 8;
+};
+
+/// The dq kernel: the forward's CTA geometry plus a dO tile and D of the
+/// rows.
+template <class Traits> struct DqTile : FwdTile<DqTraits<Traits>> {
+  using Fwd = FwdTile<DqTraits<Traits>>;
   /// Dynamic shared memory: Q, dO, kStages K and V tiles, D per row.
   static constexpr int kSmemBytes =
       Fwd::kSmemBytes + Fwd::kQElems * Fwd::kElemBytes + Fwd::kBlockM * 4;
@@ -63,13 +72,12 @@ struct DkdvTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
   static constexpr int kWarps = kBlockN / 16;
   /// Q/dO ring depth: one tile computed while the next one lands.
   static constexpr int kStages = 2;
-  /// Queries per chunk: 64 keeps S^T and dP^T at 32 registers each beside
-  /// the 64 of dK + dV at head dim 64; at larger head dims dK + dV take
-  /// 2 * head_dim / 4 and the chunk shrinks to 32 (and to 16 when block_m
-  /// allows nothing else) so that nothing spills.
-  static constexpr int kQChunk = kHeadDim <= 64 && kBlockM % 64 == 0 ? 64
-                                 : kBlockM % 32 == 0                 ? 32
-                                                                     : 16;
+  /// Queries per chunk: S^T and dP^T of a chunk stay in registers beside
+  /// the 2 * head_dim / 4 of dK + dV. 32 at head dim 64 and 16 above (and
+  /// when block_m is no multiple of 32), so that a partial tile's pattern
+  /// call (BigBird's is out of line) does not spill: a 64-query chunk took
+  /// 255 registers and spilled at head dim 64, a 32-query one at 128.
+  static constexpr int kQChunk = kHeadDim <= 64 && kBlockM % 32 == 0 ? 32 : 16;
   static constexpr int kChunkTiles = kQChunk / 8; ///< n-tiles of S^T
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
@@ -144,7 +152,7 @@ struct GroupCursor {
     nextHead(bp, col);
   }
   __device__ __forceinline__ void next(const LaceBwdParams &bp, int col) {
-    tiles.next();
+    tiles.next(bp.cols, bp.fwd.status);
     valid = tiles.valid;
     if (!valid)
       nextHead(bp, col);
@@ -230,7 +238,7 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
   for (int stage = 0; stage < Tile::kStages - 1; ++stage) {
     if (load.valid) {
       issue_kv(stage, load.col);
-      load.next();
+      load.next(p.rows, p.status);
     }
     arch::cp_async_commit();
   }
@@ -302,7 +310,7 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
       const int next_stage = (stage + Tile::kStages - 1) % Tile::kStages;
       if (load.valid) {
         issue_kv(next_stage, load.col);
-        load.next();
+        load.next(p.rows, p.status);
       }
       arch::cp_async_commit();
     }
@@ -389,7 +397,7 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
       }
     }
     stage = (stage + 1) % Tile::kStages;
-    compute.next();
+    compute.next(p.rows, p.status);
   }
   arch::cp_async_wait<0>();
   __syncthreads();
@@ -434,36 +442,50 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
   const unsigned s_do = s_q + Tile::kStages * kQBytes;
   float *s_lse2 = reinterpret_cast<float *>(
       smem + 2 * kKVBytes + 2 * Tile::kStages * kQBytes);
-  float *s_delta = s_lse2 + Tile::kStages * Tile::kBlockM;
+  constexpr int kRowsStaged = Tile::kStages * Tile::kBlockM;
+  float *s_delta = s_lse2 + kRowsStaged;
 
-  GroupCursor load, compute;
+  // The ring has two stages: one q-tile computed while the next lands. A
+  // cursor walks the tiles to load; the tile being computed is a small
+  // record of what was issued (a second cursor would cost registers).
+  static_assert(Tile::kStages == 2, "the dkdv loop keeps one tile in flight");
+  struct Issued {
+    int h, tile;
+    bool partial, valid;
+  };
+  GroupCursor load;
   load.start(bp, kv_head * group, (kv_head + 1) * group, col);
-  compute = load;
 
-  const TileCopy<Tile, Tile::kBlockM> q_copy(tid, p.q_stride_s);
-  const TileCopy<Tile, Tile::kBlockM> do_copy(tid, bp.do_stride_s);
-  // Issues Q and dO of q-tile `tile` of head `h` into `stage` and stores
-  // the rows' LSE and D there (plain stores: the next barrier publishes
-  // them with the copies).
-  auto issue_q = [&](int stage, int h, int tile) {
-    const int q0 = tile * Tile::kBlockM;
-    q_copy.issue(s_q + stage * kQBytes,
-                 static_cast<const T *>(p.q) + b * p.q_stride_b +
-                     h * p.q_stride_h +
-                     static_cast<long long>(q0) * p.q_stride_s,
-                 p.seq_q - q0);
-    do_copy.issue(s_do + stage * kQBytes,
-                  static_cast<const T *>(bp.dout) + b * bp.do_stride_b +
-                      h * bp.do_stride_h +
-                      static_cast<long long>(q0) * bp.do_stride_s,
-                  p.seq_q - q0);
+  // Issues Q and dO of the next tile of `load` into `stage` and stores the
+  // rows' LSE and D there (plain stores: the next barrier publishes them
+  // with the copies). The copies' addressing is rebuilt per tile rather
+  // than kept in registers across the loop.
+  auto issue_next = [&](int stage) -> Issued {
+    const Issued issued{load.h, load.tiles.col,
+                        load.tiles.kind == kTilePartial, true};
+    const int q0 = issued.tile * Tile::kBlockM;
+    TileCopy<Tile, Tile::kBlockM>(tid, p.q_stride_s)
+        .issue(s_q + stage * kQBytes,
+               static_cast<const T *>(p.q) + b * p.q_stride_b +
+                   issued.h * p.q_stride_h +
+                   static_cast<long long>(q0) * p.q_stride_s,
+               p.seq_q - q0);
+    TileCopy<Tile, Tile::kBlockM>(tid, bp.do_stride_s)
+        .issue(s_do + stage * kQBytes,
+               static_cast<const T *>(bp.dout) + b * bp.do_stride_b +
+                   issued.h * bp.do_stride_h +
+                   static_cast<long long>(q0) * bp.do_stride_s,
+               p.seq_q - q0);
     for (int r = tid; r < Tile::kBlockM; r += Tile::kThreads) {
       const int q = q0 + r;
-      s_lse2[stage * Tile::kBlockM + r] = lse_log2(p, b, h, q);
+      s_lse2[stage * Tile::kBlockM + r] = lse_log2(p, b, issued.h, q);
       s_delta[stage * Tile::kBlockM + r] =
-          q < p.seq_q ? bp.delta[b * p.lse_stride_b + h * p.lse_stride_h + q]
-                      : 0.f;
+          q < p.seq_q
+              ? bp.delta[b * p.lse_stride_b + issued.h * p.lse_stride_h + q]
+              : 0.f;
     }
+    load.next(bp, col);
+    return issued;
   };
 
   // Prologue: K and V join the first Q/dO group.
@@ -477,14 +499,10 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
       .issue(s_k, k_src, p.seq_k - key_begin);
   TileCopy<Tile, Tile::kBlockN>(tid, p.v_stride_s)
       .issue(s_v, v_src, p.seq_k - key_begin);
-#pragma unroll
-  for (int stage = 0; stage < Tile::kStages - 1; ++stage) {
-    if (load.valid) {
-      issue_q(stage, load.h, load.tiles.col);
-      load.next(bp, col);
-    }
-    arch::cp_async_commit();
-  }
+  Issued pending{0, 0, false, false};
+  if (load.valid)
+    pending = issue_next(0);
+  arch::cp_async_commit();
 
   float acc_dk[kDT][4], acc_dv[kDT][4];
 #pragma unroll
@@ -499,24 +517,22 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
   const int lane_key0 = key_begin + warp * 16 + lane / 4;
 
   int stage = 0;
-  while (compute.valid) {
-    arch::cp_async_wait<Tile::kStages - 2>();
+  while (pending.valid) {
+    const Issued current = pending;
+    arch::cp_async_wait<0>();
     __syncthreads();
-    {
-      const int next_stage = (stage + Tile::kStages - 1) % Tile::kStages;
-      if (load.valid) {
-        issue_q(next_stage, load.h, load.tiles.col);
-        load.next(bp, col);
-      }
-      arch::cp_async_commit();
-    }
-    const int h = compute.h;
-    const int q_tile0 = compute.tiles.col * Tile::kBlockM;
-    const bool partial = compute.tiles.kind == kTilePartial;
+    pending.valid = false;
+    if (load.valid)
+      pending = issue_next(stage ^ 1);
+    arch::cp_async_commit();
+    const int h = current.h;
+    const int q_tile0 = current.tile * Tile::kBlockM;
+    const bool partial = current.partial;
     const unsigned q_tile = s_q + stage * kQBytes;
     const unsigned do_tile = s_do + stage * kQBytes;
-    const float *lse2 = s_lse2 + stage * Tile::kBlockM;
-    const float *delta = s_delta + stage * Tile::kBlockM;
+    // LSE and D of the tile's rows: s_delta follows s_lse2 by
+    // kStages * block_m floats, so one index reaches both.
+    const int row_base = stage * Tile::kBlockM;
 
 #pragma unroll 1
     for (int c0 = 0; c0 < Tile::kBlockM; c0 += Tile::kQChunk) {
@@ -559,7 +575,8 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
             dead = q >= p.seq_q || k >= p.seq_k ||
                    !Pattern::live(p, b, h, q, k);
           probability_and_grad<Pattern>(s[nt][e], dp[nt][e], dead,
-                                        p.softmax_scale, lse2[r], delta[r], b,
+                                        p.softmax_scale, s_lse2[row_base + r],
+                                        s_lse2[kRowsStaged + row_base + r], b,
                                         h, q, k);
         }
 
@@ -590,8 +607,7 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
         }
       }
     }
-    stage = (stage + 1) % Tile::kStages;
-    compute.next(bp, col);
+    stage ^= 1;
   }
   arch::cp_async_wait<0>();
   __syncthreads();

@@ -150,7 +150,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   for (int stage = 0; stage < Tile::kStages - 1; ++stage) {
     if (load.valid) {
       issue_kv(stage, load.col);
-      load.next();
+      load.next(p.rows, p.status);
     }
     arch::cp_async_commit();
   }
@@ -191,7 +191,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
       const int next_stage = (stage + Tile::kStages - 1) % Tile::kStages;
       if (load.valid) {
         issue_kv(next_stage, load.col);
-        load.next();
+        load.next(p.rows, p.status);
       }
       arch::cp_async_commit();
     }
@@ -306,7 +306,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
     }
 
     stage = (stage + 1) % Tile::kStages;
-    compute.next();
+    compute.next(p.rows, p.status);
   }
   // No copy may still target shared memory when the item ends (a persistent
   // loop reuses it).

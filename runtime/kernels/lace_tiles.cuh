@@ -51,17 +51,15 @@ struct TileCursor {
   int kind = 0; ///< kTilePartial or kTileFull
   bool valid = false;
 
-  const LaceTileTable *p = nullptr;
-  int *status = nullptr;
   int index = 0; ///< run index (runs) or entry index (BSR)
   int index_end = 0;
   int col_end = 0; ///< runs: end of the current run
 
+  // The table and the status word are passed to every call rather than
+  // kept: kernel parameters need no registers, copies of their addresses
+  // would (two 64-bit pointers per cursor).
   __device__ __forceinline__ void start(const LaceTileTable &table,
-                                        int *status_word, int layout,
-                                        int row) {
-    p = &table;
-    status = status_word;
+                                        int *status, int layout, int row) {
     valid = false;
     const long long slot =
         static_cast<long long>(layout) * (table.num_rows + 1) + row;
@@ -77,31 +75,33 @@ struct TileCursor {
     index = begin;
     index_end = end;
     if (runs)
-      enterRun();
+      enterRun(table, status);
     else
-      enterEntry();
+      enterEntry(table, status);
   }
 
-  __device__ __forceinline__ void next() {
-    if (p->form == kLayoutRuns) {
+  __device__ __forceinline__ void next(const LaceTileTable &table,
+                                       int *status) {
+    if (table.form == kLayoutRuns) {
       if (++col < col_end)
         return;
       ++index;
-      enterRun();
+      enterRun(table, status);
     } else {
       ++index;
-      enterEntry();
+      enterEntry(table, status);
     }
   }
 
 private:
-  __device__ __forceinline__ void enterRun() {
+  __device__ __forceinline__ void enterRun(const LaceTileTable &table,
+                                           int *status) {
     valid = false;
     if (index >= index_end)
       return;
-    const int *run = p->runs + 3ll * index;
+    const int *run = table.runs + 3ll * index;
     const int begin = run[0], end = run[1], k = run[2];
-    if (begin < 0 || begin >= end || end > p->num_cols ||
+    if (begin < 0 || begin >= end || end > table.num_cols ||
         (k != kTilePartial && k != kTileFull)) {
       arch::report_error(status, kStatusBadTile);
       return;
@@ -112,17 +112,18 @@ private:
     valid = true;
   }
 
-  __device__ __forceinline__ void enterEntry() {
+  __device__ __forceinline__ void enterEntry(const LaceTileTable &table,
+                                             int *status) {
     valid = false;
     if (index >= index_end)
       return;
-    const int c = p->bsr_col_idx[index];
-    if (c < 0 || c >= p->num_cols) {
+    const int c = table.bsr_col_idx[index];
+    if (c < 0 || c >= table.num_cols) {
       arch::report_error(status, kStatusBadTile);
       return;
     }
     col = c;
-    kind = p->bsr_is_full[index] ? kTileFull : kTilePartial;
+    kind = table.bsr_is_full[index] ? kTileFull : kTilePartial;
     valid = true;
   }
 };

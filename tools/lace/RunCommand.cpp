@@ -5,7 +5,9 @@
 // kernel bundle), loads its kernel (on the GPU when there is one, on the
 // emulator otherwise, or as --device says), runs it on seeded random inputs,
 // checks O and LSE against the float64 reference and prints the error and
-// the time. Exit status 1 when the check fails.
+// the time. With --backward it also runs the backward kernels on a random
+// upstream gradient and checks dQ, dK and dV against the float64 reference
+// gradients. Exit status 1 when a check fails.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -37,6 +39,7 @@ struct RunOptions {
   std::uint64_t seed = 1;
   int repeat = 1;
   bool check = true;
+  bool backward = false;
 };
 
 constexpr double kTolerance = 1e-2;
@@ -69,17 +72,63 @@ bool parseRunOption(std::span<const std::string> args, std::size_t &i,
       error = "expected 1 to 1000 for --repeat, got '" + value + "'";
   } else if (args[i] == "--no-check") {
     options.check = false;
+  } else if (args[i] == "--backward") {
+    options.backward = true;
   } else {
     return false;
   }
   return true;
 }
 
-using ReferenceFn =
-    std::function<Expected<ReferenceOutputs>(const AttentionInputs &)>;
+/// The float64 references of the plan's pattern (from the compiler or the
+/// bundle's sources).
+struct References {
+  std::function<Expected<ReferenceOutputs>(const AttentionInputs &)> forward;
+  std::function<Expected<ReferenceGradients>(
+      const AttentionInputs &, const std::vector<std::uint16_t> &)>
+      backward;
+};
+
+/// Runs the backward on the same inputs and checks the gradients.
+int runBackward(Runtime &runtime, const Kernel &kernel,
+                const AttentionInputs &inputs, const RunOptions &options,
+                const References &references) {
+  const KernelPlan &plan = kernel.plan();
+  const std::vector<std::uint16_t> dout =
+      randomOutputGradient(inputs, options.seed);
+  Expected<HostBackward> run =
+      runtime.backwardOnHost(kernel, inputs, dout, options.repeat);
+  if (!run) {
+    std::cerr << "lace: error: " << run.error().str() << "\n";
+    return 1;
+  }
+  // dQ, dK, dV: 8 * head_dim FLOPs per computed element (S, dP, dV, dK
+  // and dQ, with S and dP computed twice: once per kernel).
+  const double flops = plan.computedFlops() * 2.5;
+  const double seconds = median(run->seconds);
+  std::printf("backward: %.4f s (median of %d), %.4g GFLOP/s on computed "
+              "tiles\n",
+              seconds, options.repeat, flops / seconds * 1e-9);
+  if (!options.check)
+    return 0;
+  Expected<ReferenceGradients> expected = references.backward(inputs, dout);
+  if (!expected) {
+    std::cerr << "lace: error: " << expected.error().str() << "\n";
+    return 1;
+  }
+  GradientAgreement agreement =
+      compareGradients(*expected, inputs, run->gradients, kTolerance);
+  std::printf("check of the gradients against the float64 reference: dQ "
+              "error %.2e, dK error %.2e, dV error %.2e: %s\n",
+              agreement.dqError, agreement.dkError, agreement.dvError,
+              agreement.failure.empty()
+                  ? "ok"
+                  : ("FAILED: " + agreement.failure).c_str());
+  return agreement.failure.empty() ? 0 : 1;
+}
 
 int runPlan(const KernelPlan &plan, const RunOptions &options,
-            const ReferenceFn &reference) {
+            const References &references) {
   const ProblemShape &ps = plan.shape;
   const jit::TileConfig tiles = plan.spec.resolvedTiles();
   std::printf("pattern %s: %s, head dim %d, batch %lld, heads %lld (kv %lld), "
@@ -108,7 +157,9 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
     return 1;
   }
   std::printf("device: %s\n", (*runtime)->describe().c_str());
-  auto kernel = (*runtime)->load(plan);
+  LoadOptions load;
+  load.backward = options.backward;
+  auto kernel = (*runtime)->load(plan, load);
   if (!kernel) {
     std::cerr << "lace: error: " << kernel.error().str() << "\n";
     return 1;
@@ -131,8 +182,10 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
   std::printf("run: %.4f s (median of %d), %.4g GFLOP/s on computed tiles\n",
               seconds, options.repeat, plan.computedFlops() / seconds * 1e-9);
   if (!options.check)
-    return 0;
-  Expected<ReferenceOutputs> expected = reference(inputs);
+    return options.backward
+               ? runBackward(**runtime, **kernel, inputs, options, references)
+               : 0;
+  Expected<ReferenceOutputs> expected = references.forward(inputs);
   if (!expected) {
     std::cerr << "lace: error: " << expected.error().str() << "\n";
     return 1;
@@ -146,7 +199,11 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
               agreement.failure.empty()
                   ? "ok"
                   : ("FAILED: " + agreement.failure).c_str());
-  return agreement.failure.empty() ? 0 : 1;
+  const int forwardStatus = agreement.failure.empty() ? 0 : 1;
+  if (!options.backward)
+    return forwardStatus;
+  return std::max(forwardStatus,
+                  runBackward(**runtime, **kernel, inputs, options, references));
 }
 
 } // namespace
@@ -186,9 +243,15 @@ int runRun(std::span<const std::string> args) {
                         options.bundle + " holds " +
                         std::to_string(bundle->size()) + " plan(s)");
     const BundledPlan &bundled = (*bundle)[options.index];
-    return runPlan(bundled.plan, options, [&](const AttentionInputs &inputs) {
-      return referenceForBundle(bundled, inputs);
-    });
+    return runPlan(
+        bundled.plan, options,
+        {[&](const AttentionInputs &inputs) {
+           return referenceForBundle(bundled, inputs);
+         },
+         [&](const AttentionInputs &inputs,
+             const std::vector<std::uint16_t> &dout) {
+           return referenceBackwardForBundle(bundled, inputs, dout);
+         }});
   }
 #ifdef LACE_WITH_MLIR
   if (pattern.file.empty())
@@ -200,9 +263,14 @@ int runRun(std::span<const std::string> args) {
       planFromOptions(pattern, shape, kernel, plan);
   if (!compiler)
     return 1;
-  return runPlan(plan, options, [&](const AttentionInputs &inputs) {
-    return compiler->reference(inputs);
-  });
+  return runPlan(plan, options,
+                 {[&](const AttentionInputs &inputs) {
+                    return compiler->reference(inputs);
+                  },
+                  [&](const AttentionInputs &inputs,
+                      const std::vector<std::uint16_t> &dout) {
+                    return compiler->referenceBackward(inputs, dout);
+                  }});
 #else
   return usageError("this build has no compiler: expected --bundle FILE");
 #endif

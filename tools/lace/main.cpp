@@ -31,10 +31,11 @@ constexpr std::array kCommands = {
             "[--head-dim D] [--dtype f16|bf16] [--block-m M] [--block-n N] "
             "[--pattern NAME] [--param name=value]... | --bundle FILE "
             "[--index I]; [--device auto|cuda|emulator] [--seed S] "
-            "[--repeat R] [--no-check]",
+            "[--repeat R] [--no-check] [--backward]",
             "run the pattern's kernel on the GPU (or the CPU emulator) on "
             "random inputs, check it against the float64 reference and "
-            "print the error and the time",
+            "print the error and the time; --backward also runs the "
+            "backward kernels and checks dQ, dK and dV",
             lace::tool::runRun},
 #ifdef LACE_WITH_MLIR
     Command{"compile",

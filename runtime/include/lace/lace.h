@@ -14,6 +14,8 @@
  *   lace_runtime_load(r, p, &k);
  *   lace_kernel_forward(k, &q, &kt, &v, &o, lse, stream, 0.0f);
  *
+ * Training: lace_runtime_load_with_backward, then lace_kernel_backward.
+ *
  * The compiler functions (lace_compiler_*) live in liblace (Lace::lace);
  * a runtime-only library (Lace::runtime) has the rest and loads plans from
  * kernel bundles.
@@ -84,6 +86,10 @@ const char *lace_runtime_backend(const lace_runtime *runtime);
  * layout. The plan may be freed afterwards. */
 lace_status lace_runtime_load(lace_runtime *runtime, const lace_plan *plan,
                               lace_kernel **out);
+/* The same, also compiling the backward kernels (lace_kernel_backward). */
+lace_status lace_runtime_load_with_backward(lace_runtime *runtime,
+                                            const lace_plan *plan,
+                                            lace_kernel **out);
 void lace_runtime_free(lace_runtime *runtime);
 
 /* O = attention(q, k, v) under the pattern; lse (may be NULL) receives the
@@ -104,6 +110,25 @@ lace_status lace_kernel_forward_packed(const lace_kernel *kernel,
                                        const int32_t *q_segments,
                                        const int32_t *k_segments, void *stream,
                                        float scale);
+/* Floats of the workspace lace_kernel_backward needs (batch * heads *
+ * seq_q). */
+int64_t lace_kernel_backward_workspace(const lace_kernel *kernel);
+/* dq, dk, dv of the forward above for the upstream gradient dout (o's
+ * shape): q, k, v, o and lse as the forward took and wrote them; dq, dk,
+ * dv take q's, k's and v's shapes (dk, dv summed over a GQA group);
+ * `workspace` holds lace_kernel_backward_workspace() floats. Deterministic:
+ * no floating-point atomics, the same bits on every run. Segment ids as
+ * for lace_kernel_forward_packed (NULL for patterns without `segment`).
+ * Needs a kernel from lace_runtime_load_with_backward. */
+lace_status lace_kernel_backward(const lace_kernel *kernel,
+                                 const lace_tensor *q, const lace_tensor *k,
+                                 const lace_tensor *v, const lace_tensor *o,
+                                 const lace_tensor *dout, const float *lse,
+                                 const lace_tensor *dq, const lace_tensor *dk,
+                                 const lace_tensor *dv, float *workspace,
+                                 const int32_t *q_segments,
+                                 const int32_t *k_segments, void *stream,
+                                 float scale);
 void lace_kernel_free(lace_kernel *kernel);
 
 #ifdef __cplusplus

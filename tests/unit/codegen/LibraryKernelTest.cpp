@@ -125,6 +125,12 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
       << "extern \"C\" float score(float s, int b, int h, int q, int k) {\n"
       << (generated.functions.scoreBody.empty() ? "  return s;\n"
                                                 : generated.functions.scoreBody)
+      << "}\n"
+      << "extern \"C\" float score_grad(float s, int b, int h, int q, int k) "
+         "{\n"
+      << (generated.functions.scoreGradBody.empty()
+              ? "  return 1.0f;\n"
+              : generated.functions.scoreGradBody)
       << "}\n";
   std::string command = std::string(LACE_HOST_CXX) +
                         " -std=c++17 -O1 -shared -fPIC -o " +
@@ -139,7 +145,9 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
       dlsym(handle, "live"));
   auto score = reinterpret_cast<float (*)(float, int, int, int, int)>(
       dlsym(handle, "score"));
-  ASSERT_TRUE(live && score);
+  auto scoreGrad = reinterpret_cast<float (*)(float, int, int, int, int)>(
+      dlsym(handle, "score_grad"));
+  ASSERT_TRUE(live && score && scoreGrad);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> raw(-40.0f, 40.0f);
   int64_t mismatches = 0;
@@ -158,6 +166,15 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
           ADD_FAILURE() << "score(" << s << ", h=" << h << ", q=" << q
                         << ", k=" << k << ") = " << got << ", expected "
                         << want;
+        // The backward's derivative, generated from the same IR, against
+        // the interpreter's exact one.
+        const double slope = generated.instance->scoreDerivative(s, 0, h, q, k);
+        const float gotSlope = scoreGrad(s, 0, int(h), int(q), int(k));
+        if (std::fabs(gotSlope - slope) > 1e-4 * (1.0 + std::fabs(slope)) &&
+            ++mismatches < 5)
+          ADD_FAILURE() << "score_grad(" << s << ", h=" << h << ", q=" << q
+                        << ", k=" << k << ") = " << gotSlope << ", expected "
+                        << slope;
       }
   EXPECT_EQ(mismatches, 0);
   dlclose(handle);
@@ -204,6 +221,89 @@ TEST_P(LibraryKernel, CompilesThroughNvrtcWithoutSpills) {
                     GetParam().name.c_str(),
                     std::string(lace::jit::dtypeName(dtype)).c_str(), headDim,
                     arch, info.registers, info.stackBytes, kernel->seconds);
+      }
+    }
+}
+
+/// CTAs of `threads` threads using `registers` each and `sharedBytes` of
+/// dynamic shared memory that fit on one SM of `arch` (the occupancy rules
+/// of sm_80 and sm_90: 64K registers allocated per warp in units of 256,
+/// 2048 threads, 32 CTAs, 164 / 228 KiB of shared memory with 1 KiB
+/// reserved per CTA).
+int ctasPerSm(const std::string &arch, int threads, int registers,
+              int sharedBytes) {
+  const int warps = (threads + 31) / 32;
+  const int perWarp = (registers * 32 + 255) / 256 * 256;
+  const int byRegisters = 65536 / (perWarp * warps);
+  const int smem = (arch == "sm_80" ? 164 : 228) * 1024;
+  const int bySmem = smem / (sharedBytes + 1024);
+  return std::min({byRegisters, bySmem, 2048 / threads, 32});
+}
+
+/// The backward kernels (dq and dkdv) of the pattern compile through NVRTC
+/// for sm_80 and sm_90, fp16 and bf16, head dims 64 and 128, without
+/// spilling; registers, shared memory and occupancy are printed for
+/// bench/RESULTS.md.
+TEST_P(LibraryKernel, BackwardCompilesThroughNvrtcWithoutSpills) {
+  lace::Expected<const lace::jit::Nvrtc *> nvrtc = lace::jit::Nvrtc::load();
+#ifndef LACE_JIT_REQUIRE_NVRTC
+  if (!nvrtc)
+    GTEST_SKIP() << "no CUDA toolkit at configure time: " << nvrtc.error().str();
+#endif
+  ASSERT_TRUE(nvrtc) << nvrtc.error().str();
+  std::unique_ptr<Generated> owner =
+      generate(GetParam(), 4, 4096, /*small=*/false);
+  Generated &generated = *owner;
+  for (lace::jit::DType dtype : {lace::jit::DType::F16, lace::jit::DType::BF16})
+    for (int headDim : {64, 128}) {
+      lace::jit::KernelSpec spec;
+      spec.dtype = dtype;
+      spec.headDim = headDim;
+      spec.liveBody = generated.functions.liveBody;
+      spec.scoreBody = generated.functions.scoreBody;
+      spec.scoreGradBody = generated.functions.scoreGradBody;
+      spec.helpers = generated.functions.helpers;
+      spec.name = "lace_" + GetParam().name;
+      ASSERT_EQ(spec.validate(lace::jit::Pass::Backward), "");
+      std::string source =
+          lace::jit::KernelSource::generate(spec, lace::jit::Pass::Backward);
+      for (const char *arch : {"sm_80", "sm_90"}) {
+        SCOPED_TRACE(std::string(lace::jit::dtypeName(dtype)) + " d" +
+                     std::to_string(headDim) + " " + arch);
+        lace::Expected<lace::jit::CompiledKernel> kernel =
+            (*nvrtc)->compile(source, spec.name + "_bwd", arch);
+        ASSERT_TRUE(kernel) << kernel.error().str();
+        const lace::jit::PtxasInfo dq =
+            lace::jit::parsePtxasInfo(kernel->log, spec.dqKernelName());
+        const lace::jit::PtxasInfo dkdv =
+            lace::jit::parsePtxasInfo(kernel->log, spec.dkdvKernelName());
+        ASSERT_TRUE(dq.parsed && dkdv.parsed) << kernel->log;
+        // No local arrays either: every accumulator index is a constant
+        // after unrolling (a loop left rolled puts them on the stack). The
+        // one frame allowed is that of BigBird's out-of-line generator, its
+        // 64-entry set (512 bytes), which ptxas counts in its caller's.
+        const int allowedStack =
+            spec.helpers.find("lace_random_live") != std::string::npos ? 512
+                                                                      : 0;
+        for (const lace::jit::PtxasInfo *info : {&dq, &dkdv}) {
+          EXPECT_EQ(info->spillStores, 0) << kernel->log;
+          EXPECT_EQ(info->spillLoads, 0) << kernel->log;
+          EXPECT_LE(info->stackBytes, allowedStack) << kernel->log;
+          EXPECT_LE(info->registers, 255);
+        }
+        const int dqSmem = spec.backwardDqSharedBytes();
+        const int dkdvSmem = spec.backwardDkdvSharedBytes();
+        std::printf(
+            "%-28s %-4s d%-3d %s: dq %3d regs %6d B smem %d CTA/SM, dkdv %3d "
+            "regs %6d B smem %d CTA/SM, spills %d/%d B, %.2f s\n",
+            GetParam().name.c_str(),
+            std::string(lace::jit::dtypeName(dtype)).c_str(), headDim, arch,
+            dq.registers, dqSmem,
+            ctasPerSm(arch, spec.backwardDqThreads(), dq.registers, dqSmem),
+            dkdv.registers, dkdvSmem,
+            ctasPerSm(arch, spec.backwardDkdvThreads(), dkdv.registers,
+                      dkdvSmem),
+            dq.spillStores, dkdv.spillStores, kernel->seconds);
       }
     }
 }

@@ -292,4 +292,27 @@ TEST(PtxasInfo, ParsesTheReport) {
   EXPECT_FALSE(parsePtxasInfo(log, "missing").parsed);
 }
 
+TEST(PtxasInfo, CountsAnEntrysSpillsAndItsDeviceFunctionsOnly) {
+  // The backward's module: two entries and an out-of-line device function.
+  const char *log =
+      "ptxas info    : Function properties for lace_random_live\n"
+      "    512 bytes stack frame, 4 bytes spill stores, 4 bytes spill loads\n"
+      "ptxas info    : Compiling entry function 'k_bwd_dkdv' for 'sm_80'\n"
+      "ptxas info    : Function properties for k_bwd_dkdv\n"
+      "    16 bytes stack frame, 12 bytes spill stores, 12 bytes spill loads\n"
+      "ptxas info    : Used 168 registers, 848 bytes cmem[0]\n"
+      "ptxas info    : Compiling entry function 'k_bwd_dq' for 'sm_80'\n"
+      "ptxas info    : Function properties for k_bwd_dq\n"
+      "    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n"
+      "ptxas info    : Used 167 registers, 848 bytes cmem[0]\n";
+  PtxasInfo dq = parsePtxasInfo(log, "k_bwd_dq");
+  PtxasInfo dkdv = parsePtxasInfo(log, "k_bwd_dkdv");
+  EXPECT_EQ(dq.registers, 167);
+  EXPECT_EQ(dq.spillStores, 4); // the device function only
+  EXPECT_EQ(dkdv.registers, 168);
+  EXPECT_EQ(dkdv.spillStores, 16);
+  EXPECT_EQ(dkdv.spillLoads, 16);
+  EXPECT_EQ(dkdv.stackBytes, 16);
+}
+
 } // namespace

@@ -78,9 +78,11 @@ struct KernelSpec {
   int sharedBytes() const;
   /// Threads per CTA.
   int threads() const { return resolvedTiles().warps * 32; }
-  /// The backward kernels' launch: dq has the forward's CTA (threads())
-  /// with dO and D added to its shared memory; dkdv one warp per 16 keys.
+  /// The backward kernels' launch: dq has the forward's tiles with one
+  /// 16-row m-tile per warp (up to 8 warps) and dO and D added to its
+  /// shared memory; dkdv one warp per 16 keys (lace_attention_bwd.cuh).
   int backwardDqSharedBytes() const;
+  int backwardDqThreads() const;
   int backwardDkdvSharedBytes() const;
   int backwardDkdvThreads() const { return resolvedTiles().blockN / 16 * 32; }
   /// Extern "C" names of the kernels of a pass.
