@@ -63,12 +63,21 @@ int KernelSpec::backwardDqThreads() const {
   return std::min(resolvedTiles().blockM / 16, 8) * 32;
 }
 
+/// DkdvTile's split (lace_attention_bwd.cuh): up to 4 groups of 16 keys,
+/// each shared by 2 warps (queries in phase A, head dims in phase B).
+static int dkdvParts(const TileConfig &t) { return t.blockN <= 64 ? 2 : 1; }
+
+int KernelSpec::backwardDkdvThreads() const {
+  const TileConfig t = resolvedTiles();
+  return t.blockN / 16 * dkdvParts(t) * 32;
+}
+
 int KernelSpec::backwardDkdvSharedBytes() const {
-  // K and V, two stages of Q and dO, two stages of LSE and D per row
-  // (DkdvTile in lace_attention_bwd.cuh).
+  // K and V, two stages of Q and dO, the P^T and dS^T chunks
+  // ([block_n][32]), two stages of LSE and D per row.
   const TileConfig t = resolvedTiles();
   return (2 * t.blockN * headDim + 4 * t.blockM * headDim) * 2 +
-         4 * t.blockM * 4;
+         2 * t.blockN * 32 * 2 + 4 * t.blockM * 4;
 }
 
 static bool isIdentifier(std::string_view s) {
@@ -106,12 +115,20 @@ std::string KernelSpec::validate(Pass pass) const {
     const int dqRowTiles = t.blockM / 16 / std::min(t.blockM / 16, 8);
     const int dqAccumulators =
         dqRowTiles * (headDim / 8 + 2 * (t.blockN / 8)) * 4;
-    const int chunk = headDim <= 64 && t.blockM % 32 == 0 ? 32 : 16; // kQChunk
-    const int dkdvAccumulators = (2 * (headDim / 8) + 2 * (chunk / 8)) * 4;
+    const int parts = dkdvParts(t);
+    const int dkdvAccumulators =
+        (2 * (headDim / parts / 8) + 2 * (32 / parts / 8)) * 4;
     if (headDim > 128)
       why << "the backward takes head dims up to 128 (dK and dV of 16 keys "
              "per warp would not fit in registers at "
           << headDim << "); ";
+    else if (t.blockM % 32 != 0)
+      why << "the backward needs block_m a multiple of 32 (its dkdv kernel "
+             "takes 32 queries at a time), not "
+          << t.blockM << "; ";
+    else if (headDim / parts % 16 != 0)
+      why << "head dim " << headDim << " does not split into " << parts
+          << " parts of whole 16-column blocks; ";
     else if (dqAccumulators > 192)
       why << "block " << t.blockM << "x" << t.blockN << " at head dim "
           << headDim << " needs " << dqAccumulators

@@ -8,10 +8,11 @@
 //    the `delta` workspace for the other kernel), then walks the row's
 //    k-tiles in the forward layout and, recomputing P from the saved LSE,
 //    accumulates dQ = scale * sum_k dS K in registers.
-//  - dkdv: one CTA per k-tile of one (batch, kv head), one warp per 16
-//    keys. It walks the transposed layout (per k-tile its q-tiles) of every
-//    query head of the GQA group in a fixed order and accumulates
-//    dV = P^T dO and dK = scale * dS^T Q in registers.
+//  - dkdv: one CTA per k-tile of one (batch, kv head). It walks the
+//    transposed layout (per k-tile its q-tiles) of every query head of the
+//    GQA group in a fixed order; per chunk of 32 queries its warps compute
+//    S^T and dP^T, stage P^T and dS^T in shared memory and accumulate
+//    dV = P^T dO and dK = scale * dS^T Q in registers (DkdvTile).
 //
 // With S = scale * Q K^T, T = score(S) (the pattern's modifier; T = S
 // without one), P = exp(T - LSE) on live elements: dP = dO V^T,
@@ -54,14 +55,23 @@ template <class Traits> struct DqTile : FwdTile<DqTraits<Traits>> {
                 "dq shared memory above the sm_90 limit of 227 KiB per CTA");
 };
 
-/// The dkdv kernel: block_n keys per CTA, 16 per warp; each q-tile of the
-/// column is processed kQChunk queries at a time, so that S^T and dP^T of a
-/// chunk stay in registers beside the dK and dV accumulators.
+/// The dkdv kernel, FlashAttention-2's split: block_n keys per CTA in
+/// groups of 16, each q-tile of the column processed kQChunk = 32 queries
+/// at a time in two phases. Phase A: warp (group g, part j) computes S^T
+/// and dP^T of its 16 keys and the j-th 16 queries of the chunk, and writes
+/// P^T and dS^T (16-bit) to shared memory. Phase B: warp (group g, part j)
+/// accumulates dV += P^T dO and dK += dS^T Q for its 16 keys and the j-th
+/// half of head_dim. So each thread holds dK and dV of 16 keys x head_dim /
+/// 2 (64 registers at head dim 128) instead of the whole head dim, which
+/// did not fit without spills. With block_n > 64 (more than 4 groups) a
+/// warp takes a whole group alone (kParts 1).
 template <class Traits>
-struct DkdvTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
-                           Traits::kBlockN / 16 * 32> {
-  using Base = SmemTile<typename Traits::Element, Traits::kHeadDim,
-                        Traits::kBlockN / 16 * 32>;
+struct DkdvTile
+    : SmemTile<typename Traits::Element, Traits::kHeadDim,
+               Traits::kBlockN / 16 * (Traits::kBlockN <= 64 ? 2 : 1) * 32> {
+  using Base =
+      SmemTile<typename Traits::Element, Traits::kHeadDim,
+               Traits::kBlockN / 16 * (Traits::kBlockN <= 64 ? 2 : 1) * 32>;
   using Element = typename Traits::Element;
   using Base::kDimTiles;
   using Base::kElemBytes;
@@ -69,29 +79,34 @@ struct DkdvTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
   using Base::kThreads;
   static constexpr int kBlockM = Traits::kBlockM;
   static constexpr int kBlockN = Traits::kBlockN;
-  static constexpr int kWarps = kBlockN / 16;
-  /// Q/dO ring depth: one tile computed while the next one lands.
+  static constexpr int kGroups = kBlockN / 16; ///< 16-key groups
+  static constexpr int kParts = kBlockN <= 64 ? 2 : 1;
+  static constexpr int kWarps = kGroups * kParts;
+  /// Q/dO ring depth: one tile computed while the next lands.
   static constexpr int kStages = 2;
-  /// Queries per chunk: S^T and dP^T of a chunk stay in registers beside
-  /// the 2 * head_dim / 4 of dK + dV. 32 at head dim 64 and 16 above (and
-  /// when block_m is no multiple of 32), so that a partial tile's pattern
-  /// call (BigBird's is out of line) does not spill: a 64-query chunk took
-  /// 255 registers and spilled at head dim 64, a 32-query one at 128.
-  static constexpr int kQChunk = kHeadDim <= 64 && kBlockM % 32 == 0 ? 32 : 16;
-  static constexpr int kChunkTiles = kQChunk / 8; ///< n-tiles of S^T
+  static constexpr int kQChunk = 32;
+  static constexpr int kQPart = kQChunk / kParts; ///< phase A queries/warp
+  static constexpr int kPartTiles = kQPart / 8;   ///< n-tiles of S^T
+  static constexpr int kDimPart = kHeadDim / kParts; ///< phase B dims/warp
+  static constexpr int kDimPartTiles = kDimPart / 8;
+  /// The P^T and dS^T tiles of a chunk: [block_n keys][32 queries].
+  using ChunkTile = SmemTile<Element, kQChunk, kThreads>;
+  static constexpr int kChunkBytes = kBlockN * kQChunk * kElemBytes;
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
-  /// Dynamic shared memory: K, V, kStages Q and dO tiles, and per stage the
-  /// LSE (log2 units) and D of the tile's rows.
+  /// Dynamic shared memory: K, V, kStages Q and dO tiles, the P^T and dS^T
+  /// chunks, and per stage the LSE (log2 units) and D of the tile's rows.
   static constexpr int kSmemBytes =
-      (2 * kKVElems + 2 * kStages * kQElems) * kElemBytes +
+      (2 * kKVElems + 2 * kStages * kQElems) * kElemBytes + 2 * kChunkBytes +
       2 * kStages * kBlockM * 4;
-  static constexpr int kAccRegisters = (2 * kDimTiles + 2 * kChunkTiles) * 4;
+  static constexpr int kAccRegisters =
+      (2 * kDimPartTiles + 2 * kPartTiles) * 4;
 
   static_assert(kBlockN % 16 == 0 && kBlockN >= 16 && kBlockN <= 256,
-                "block_n must give whole 16-key warps (1 to 16 of them)");
-  static_assert(kBlockM % kQChunk == 0 && kQChunk % 16 == 0,
-                "block_m must be a multiple of 16");
+                "block_n must give whole 16-key groups (1 to 16 of them)");
+  static_assert(kBlockM % kQChunk == 0, "block_m must be a multiple of 32");
+  static_assert(kDimPart % 16 == 0,
+                "each half of head_dim must be whole 16-column blocks");
   static_assert(kAccRegisters <= 192,
                 "dkdv accumulators alone would exceed the register file");
   static_assert(kSmemBytes <= 227 * 1024,
@@ -425,14 +440,17 @@ __device__ __forceinline__ void
 attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
                         unsigned char *smem) {
   using Tile = DkdvTile<Traits>;
+  using Chunk = typename Tile::ChunkTile;
   using T = typename Tile::Element;
-  constexpr int kNT = Tile::kChunkTiles, kDT = Tile::kDimTiles;
+  constexpr int kNT = Tile::kPartTiles, kPT = Tile::kDimPartTiles;
   const LaceFwdParams &p = bp.fwd;
 
   const int tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
+  const int group = warp % Tile::kGroups; // this warp's 16 keys
+  const int part = warp / Tile::kGroups;  // its queries (A) and dims (B)
   const int key_begin = col * Tile::kBlockN;
-  const int group = p.heads / p.kv_heads;
+  const int heads_per_kv = p.heads / p.kv_heads;
 
   constexpr unsigned kKVBytes = Tile::kKVElems * Tile::kElemBytes;
   constexpr unsigned kQBytes = Tile::kQElems * Tile::kElemBytes;
@@ -440,8 +458,13 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
   const unsigned s_v = s_k + kKVBytes;
   const unsigned s_q = s_v + kKVBytes;
   const unsigned s_do = s_q + Tile::kStages * kQBytes;
-  float *s_lse2 = reinterpret_cast<float *>(
-      smem + 2 * kKVBytes + 2 * Tile::kStages * kQBytes);
+  const unsigned s_p = s_do + Tile::kStages * kQBytes;
+  const unsigned s_ds = s_p + Tile::kChunkBytes;
+  unsigned char *chunk_base =
+      smem + 2 * kKVBytes + 2 * Tile::kStages * kQBytes;
+  float *s_lse2 =
+      reinterpret_cast<float *>(chunk_base + 2 * Tile::kChunkBytes);
+  // s_delta follows s_lse2 by kRowsStaged floats: one index reaches both.
   constexpr int kRowsStaged = Tile::kStages * Tile::kBlockM;
   float *s_delta = s_lse2 + kRowsStaged;
 
@@ -454,32 +477,32 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
     bool partial, valid;
   };
   GroupCursor load;
-  load.start(bp, kv_head * group, (kv_head + 1) * group, col);
+  load.start(bp, kv_head * heads_per_kv, (kv_head + 1) * heads_per_kv, col);
 
   // Issues Q and dO of the next tile of `load` into `stage` and stores the
   // rows' LSE and D there (plain stores: the next barrier publishes them
   // with the copies). The copies' addressing is rebuilt per tile rather
   // than kept in registers across the loop.
-  auto issue_next = [&](int stage) -> Issued {
+  auto issue_next = [&](int into) -> Issued {
     const Issued issued{load.h, load.tiles.col,
                         load.tiles.kind == kTilePartial, true};
     const int q0 = issued.tile * Tile::kBlockM;
     TileCopy<Tile, Tile::kBlockM>(tid, p.q_stride_s)
-        .issue(s_q + stage * kQBytes,
+        .issue(s_q + into * kQBytes,
                static_cast<const T *>(p.q) + b * p.q_stride_b +
                    issued.h * p.q_stride_h +
                    static_cast<long long>(q0) * p.q_stride_s,
                p.seq_q - q0);
     TileCopy<Tile, Tile::kBlockM>(tid, bp.do_stride_s)
-        .issue(s_do + stage * kQBytes,
+        .issue(s_do + into * kQBytes,
                static_cast<const T *>(bp.dout) + b * bp.do_stride_b +
                    issued.h * bp.do_stride_h +
                    static_cast<long long>(q0) * bp.do_stride_s,
                p.seq_q - q0);
     for (int r = tid; r < Tile::kBlockM; r += Tile::kThreads) {
       const int q = q0 + r;
-      s_lse2[stage * Tile::kBlockM + r] = lse_log2(p, b, issued.h, q);
-      s_delta[stage * Tile::kBlockM + r] =
+      s_lse2[into * Tile::kBlockM + r] = lse_log2(p, b, issued.h, q);
+      s_delta[into * Tile::kBlockM + r] =
           q < p.seq_q
               ? bp.delta[b * p.lse_stride_b + issued.h * p.lse_stride_h + q]
               : 0.f;
@@ -489,32 +512,39 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
   };
 
   // Prologue: K and V join the first Q/dO group.
-  const T *k_src = static_cast<const T *>(p.k) + b * p.k_stride_b +
-                   kv_head * p.k_stride_h +
-                   static_cast<long long>(key_begin) * p.k_stride_s;
-  const T *v_src = static_cast<const T *>(p.v) + b * p.v_stride_b +
-                   kv_head * p.v_stride_h +
-                   static_cast<long long>(key_begin) * p.v_stride_s;
   TileCopy<Tile, Tile::kBlockN>(tid, p.k_stride_s)
-      .issue(s_k, k_src, p.seq_k - key_begin);
+      .issue(s_k,
+             static_cast<const T *>(p.k) + b * p.k_stride_b +
+                 kv_head * p.k_stride_h +
+                 static_cast<long long>(key_begin) * p.k_stride_s,
+             p.seq_k - key_begin);
   TileCopy<Tile, Tile::kBlockN>(tid, p.v_stride_s)
-      .issue(s_v, v_src, p.seq_k - key_begin);
+      .issue(s_v,
+             static_cast<const T *>(p.v) + b * p.v_stride_b +
+                 kv_head * p.v_stride_h +
+                 static_cast<long long>(key_begin) * p.v_stride_s,
+             p.seq_k - key_begin);
   Issued pending{0, 0, false, false};
   if (load.valid)
     pending = issue_next(0);
   arch::cp_async_commit();
 
-  float acc_dk[kDT][4], acc_dv[kDT][4];
+  float acc_dk[kPT][4], acc_dv[kPT][4];
 #pragma unroll
-  for (int dt = 0; dt < kDT; ++dt)
+  for (int dt = 0; dt < kPT; ++dt)
 #pragma unroll
     for (int e = 0; e < 4; ++e)
       acc_dk[dt][e] = acc_dv[dt][e] = 0.f;
 
-  const LaneOffsets<Tile> kv_lane(lane % 16, lane / 16);
-  const LaneOffsets<Tile> q_lane(lane % 8 + (lane / 16) * 8, (lane / 8) % 2);
+  // ldmatrix addressing: A operands (K, V; P^T, dS^T) and transposed B
+  // operands (dO, Q for phase B) read rows lane % 16, chunk lane / 16;
+  // B operands of phase A (Q, dO) rows lane % 8 + 8 (lane / 16), chunk
+  // (lane / 8) % 2.
+  const LaneOffsets<Tile> row_lane(lane % 16, lane / 16);
+  const LaneOffsets<Tile> col_lane(lane % 8 + (lane / 16) * 8, (lane / 8) % 2);
+  const LaneOffsets<Chunk> chunk_lane(lane % 16, lane / 16);
   // Key of element e / 2 == 0 of this lane's rows.
-  const int lane_key0 = key_begin + warp * 16 + lane / 4;
+  const int lane_key0 = key_begin + group * 16 + lane / 4;
 
   int stage = 0;
   while (pending.valid) {
@@ -527,85 +557,107 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
     arch::cp_async_commit();
     const int h = current.h;
     const int q_tile0 = current.tile * Tile::kBlockM;
-    const bool partial = current.partial;
+    const int row_base = stage * Tile::kBlockM;
     const unsigned q_tile = s_q + stage * kQBytes;
     const unsigned do_tile = s_do + stage * kQBytes;
-    // LSE and D of the tile's rows: s_delta follows s_lse2 by
-    // kStages * block_m floats, so one index reaches both.
-    const int row_base = stage * Tile::kBlockM;
 
 #pragma unroll 1
     for (int c0 = 0; c0 < Tile::kBlockM; c0 += Tile::kQChunk) {
-      // S^T = K Q^T and dP^T = V dO^T for this warp's 16 keys.
-      float s[kNT][4], dp[kNT][4];
+      // ---- Phase A: S^T = K Q^T and dP^T = V dO^T for 16 keys x kQPart
+      // queries, then P^T and dS^T into the chunk buffers.
+      {
+        const int qa = c0 + part * Tile::kQPart; // first query of the part
+        float s[kNT][4], dp[kNT][4];
 #pragma unroll
-      for (int nt = 0; nt < kNT; ++nt)
+        for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e)
-          s[nt][e] = dp[nt][e] = 0.f;
+          for (int e = 0; e < 4; ++e)
+            s[nt][e] = dp[nt][e] = 0.f;
 #pragma unroll
-      for (int ks = 0; ks < Tile::kHeadDim / 16; ++ks) {
-        unsigned ak[4], av[4];
-        arch::ldmatrix_x4(ak, s_k + kv_lane.at(warp * 16, ks));
-        arch::ldmatrix_x4(av, s_v + kv_lane.at(warp * 16, ks));
+        for (int ks = 0; ks < Tile::kHeadDim / 16; ++ks) {
+          unsigned ak[4], av[4];
+          arch::ldmatrix_x4(ak, s_k + row_lane.at(group * 16, ks));
+          arch::ldmatrix_x4(av, s_v + row_lane.at(group * 16, ks));
 #pragma unroll
-        for (int np = 0; np < kNT / 2; ++np) {
-          unsigned bq[4], bg[4];
-          arch::ldmatrix_x4(bq, q_tile + q_lane.at(c0 + np * 16, ks));
-          arch::ldmatrix_x4(bg, do_tile + q_lane.at(c0 + np * 16, ks));
-          arch::mma_m16n8k16<T>(s[2 * np], ak, bq[0], bq[1]);
-          arch::mma_m16n8k16<T>(s[2 * np + 1], ak, bq[2], bq[3]);
-          arch::mma_m16n8k16<T>(dp[2 * np], av, bg[0], bg[1]);
-          arch::mma_m16n8k16<T>(dp[2 * np + 1], av, bg[2], bg[3]);
+          for (int np = 0; np < kNT / 2; ++np) {
+            unsigned bq[4], bg[4];
+            arch::ldmatrix_x4(bq, q_tile + col_lane.at(qa + np * 16, ks));
+            arch::ldmatrix_x4(bg, do_tile + col_lane.at(qa + np * 16, ks));
+            arch::mma_m16n8k16<T>(s[2 * np], ak, bq[0], bq[1]);
+            arch::mma_m16n8k16<T>(s[2 * np + 1], ak, bq[2], bq[3]);
+            arch::mma_m16n8k16<T>(dp[2 * np], av, bg[0], bg[1]);
+            arch::mma_m16n8k16<T>(dp[2 * np + 1], av, bg[2], bg[3]);
+          }
+        }
+        // Element e of n-tile nt: key row lane_key0 + (e / 2) * 8, query
+        // qa + nt * 8 + 2 (lane % 4) + e % 2. Queries past seq_q have LSE
+        // +inf (P = 0); keys past seq_k are computed and never stored.
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int r = qa + nt * 8 + 2 * (lane % 4) + (e % 2);
+            const int q = q_tile0 + r;
+            const int k = lane_key0 + (e / 2) * 8;
+            bool dead = false;
+            if (current.partial)
+              dead = q >= p.seq_q || k >= p.seq_k ||
+                     !Pattern::live(p, b, h, q, k);
+            probability_and_grad<Pattern>(
+                s[nt][e], dp[nt][e], dead, p.softmax_scale,
+                s_lse2[row_base + r], s_lse2[kRowsStaged + row_base + r], b,
+                h, q, k);
+          }
+        // Two 16-bit values per store: (key row, query column pair).
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int half_row = 0; half_row < 2; ++half_row) {
+            const int row = group * 16 + half_row * 8 + lane / 4;
+            const int column = part * Tile::kQPart + nt * 8 + 2 * (lane % 4);
+            const int at =
+                (Chunk::offset(row, column / 8) + column % 8) * Tile::kElemBytes;
+            *reinterpret_cast<unsigned *>(chunk_base + at) =
+                arch::pack2<T>(s[nt][2 * half_row], s[nt][2 * half_row + 1]);
+            *reinterpret_cast<unsigned *>(chunk_base + Tile::kChunkBytes + at) =
+                arch::pack2<T>(dp[nt][2 * half_row], dp[nt][2 * half_row + 1]);
+          }
+      }
+      // Every warp's P^T and dS^T rows are in place.
+      __syncthreads();
+
+      // ---- Phase B: dV += P^T dO and dK += dS^T Q for 16 keys and the
+      // dims of this warp's part. The loop over parts is unrolled and all
+      // but one copy skipped (a warp-uniform branch), so the dims' block
+      // index stays a constant in each copy, as ldmatrix addressing needs.
+#pragma unroll
+      for (int copy = 0; copy < Tile::kParts; ++copy) {
+        if (copy != part)
+          continue;
+        const int first_block = copy * Tile::kDimPart / 16;
+#pragma unroll
+        for (int kk = 0; kk < Tile::kQChunk / 16; ++kk) {
+          unsigned ap[4], ad[4];
+          arch::ldmatrix_x4(ap, s_p + chunk_lane.at(group * 16, kk));
+          arch::ldmatrix_x4(ad, s_ds + chunk_lane.at(group * 16, kk));
+#pragma unroll
+          for (int dpair = 0; dpair < kPT / 2; ++dpair) {
+            unsigned bg[4], bq[4];
+            arch::ldmatrix_x4_trans(
+                bg, do_tile + row_lane.at(c0 + kk * 16, first_block + dpair));
+            arch::ldmatrix_x4_trans(
+                bq, q_tile + row_lane.at(c0 + kk * 16, first_block + dpair));
+            arch::mma_m16n8k16<T>(acc_dv[2 * dpair], ap, bg[0], bg[1]);
+            arch::mma_m16n8k16<T>(acc_dv[2 * dpair + 1], ap, bg[2], bg[3]);
+            arch::mma_m16n8k16<T>(acc_dk[2 * dpair], ad, bq[0], bq[1]);
+            arch::mma_m16n8k16<T>(acc_dk[2 * dpair + 1], ad, bq[2], bq[3]);
+          }
         }
       }
-
-      // Element e of n-tile nt: key row lane_key0 + (e / 2) * 8, query
-      // column c0 + nt * 8 + 2 (lane % 4) + e % 2. Queries past seq_q have
-      // LSE +inf (P = 0); keys past seq_k are computed and never stored.
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int r = c0 + nt * 8 + 2 * (lane % 4) + (e % 2);
-          const int q = q_tile0 + r;
-          const int k = lane_key0 + (e / 2) * 8;
-          bool dead = false;
-          if (partial)
-            dead = q >= p.seq_q || k >= p.seq_k ||
-                   !Pattern::live(p, b, h, q, k);
-          probability_and_grad<Pattern>(s[nt][e], dp[nt][e], dead,
-                                        p.softmax_scale, s_lse2[row_base + r],
-                                        s_lse2[kRowsStaged + row_base + r], b,
-                                        h, q, k);
-        }
-
-      // dV += P^T dO and dK += dS^T Q: the accumulators of query n-tiles
-      // 2kk, 2kk + 1 are the A fragment of k-step kk; dO and Q read
-      // transposed are the B fragments.
-#pragma unroll
-      for (int kk = 0; kk < Tile::kQChunk / 16; ++kk) {
-        unsigned ap[4], ad[4];
-        ap[0] = arch::pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-        ap[1] = arch::pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-        ap[2] = arch::pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-        ap[3] = arch::pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-        ad[0] = arch::pack2<T>(dp[2 * kk][0], dp[2 * kk][1]);
-        ad[1] = arch::pack2<T>(dp[2 * kk][2], dp[2 * kk][3]);
-        ad[2] = arch::pack2<T>(dp[2 * kk + 1][0], dp[2 * kk + 1][1]);
-        ad[3] = arch::pack2<T>(dp[2 * kk + 1][2], dp[2 * kk + 1][3]);
-#pragma unroll
-        for (int dpair = 0; dpair < kDT / 2; ++dpair) {
-          unsigned bg[4], bq[4];
-          arch::ldmatrix_x4_trans(bg,
-                                  do_tile + kv_lane.at(c0 + kk * 16, dpair));
-          arch::ldmatrix_x4_trans(bq, q_tile + kv_lane.at(c0 + kk * 16, dpair));
-          arch::mma_m16n8k16<T>(acc_dv[2 * dpair], ap, bg[0], bg[1]);
-          arch::mma_m16n8k16<T>(acc_dv[2 * dpair + 1], ap, bg[2], bg[3]);
-          arch::mma_m16n8k16<T>(acc_dk[2 * dpair], ad, bq[0], bq[1]);
-          arch::mma_m16n8k16<T>(acc_dk[2 * dpair + 1], ad, bq[2], bq[3]);
-        }
-      }
+      // Every warp has read the chunk before the next one overwrites it:
+      // one buffer and a second barrier, rather than two buffers, keeps two
+      // CTAs on an sm_90 SM at head dim 128.
+      __syncthreads();
     }
     stage ^= 1;
   }
@@ -624,8 +676,8 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
     T *dk_row = dk_dst + static_cast<long long>(k) * bp.dk_stride_s;
     T *dv_row = dv_dst + static_cast<long long>(k) * bp.dv_stride_s;
 #pragma unroll
-    for (int dt = 0; dt < kDT; ++dt) {
-      const int c = dt * 8 + 2 * (lane % 4);
+    for (int dt = 0; dt < kPT; ++dt) {
+      const int c = part * Tile::kDimPart + dt * 8 + 2 * (lane % 4);
       *reinterpret_cast<unsigned *>(dk_row + c) =
           arch::pack2<T>(acc_dk[dt][2 * half_row] * p.softmax_scale,
                          acc_dk[dt][2 * half_row + 1] * p.softmax_scale);

@@ -80,11 +80,12 @@ struct KernelSpec {
   int threads() const { return resolvedTiles().warps * 32; }
   /// The backward kernels' launch: dq has the forward's tiles with one
   /// 16-row m-tile per warp (up to 8 warps) and dO and D added to its
-  /// shared memory; dkdv one warp per 16 keys (lace_attention_bwd.cuh).
+  /// shared memory; dkdv two warps per 16 keys up to block_n 64, one above
+  /// (lace_attention_bwd.cuh).
   int backwardDqSharedBytes() const;
   int backwardDqThreads() const;
   int backwardDkdvSharedBytes() const;
-  int backwardDkdvThreads() const { return resolvedTiles().blockN / 16 * 32; }
+  int backwardDkdvThreads() const;
   /// Extern "C" names of the kernels of a pass.
   std::string dqKernelName() const { return name + "_bwd_dq"; }
   std::string dkdvKernelName() const { return name + "_bwd_dkdv"; }
