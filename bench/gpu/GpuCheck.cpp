@@ -4,11 +4,13 @@
 //                  [--correctness DIR] [--timing DIR] [--dump DIR]
 //
 // Runs every plan of the kernel bundles in --correctness on seeded random
-// inputs and compares O and LSE with the float64 reference (the bundled
-// .lace sources on the interpreter); times every plan in --timing (CUDA
-// events after warm-up, median over repeats, input sets rotated past the
-// L2 cache); writes lace_correctness.csv and lace_timing.csv to --out and
-// prints both tables. --dump writes the inputs and Lace's output of the bf16
+// inputs, forward and backward, and compares O and LSE, then dQ, dK and dV
+// (for a random upstream gradient) with the float64 reference (the bundled
+// .lace sources on the interpreter); times the forward and the backward of
+// every plan in --timing (CUDA events after warm-up, median over repeats,
+// input sets rotated past the L2 cache); writes lace_correctness.csv and
+// lace_timing.csv to --out and prints both tables. --dump writes the
+// inputs, the upstream gradient and Lace's output and gradients of the bf16
 // head-dim-128 correctness cases for torch_baselines.py to compare with
 // PyTorch. Exit status 1 when a correctness case fails. Built in
 // runtime-only configurations: it needs no compiler.
@@ -79,7 +81,9 @@ void loadKernels(Runtime &runtime, std::vector<Case> &cases) {
       Case &c = cases[i];
       if (!c.error.empty())
         continue;
-      auto kernel = runtime.load(c.bundled.plan);
+      LoadOptions options;
+      options.backward = true;
+      auto kernel = runtime.load(c.bundled.plan, options);
       if (kernel)
         c.kernel = std::move(*kernel);
       else
@@ -129,7 +133,7 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
                    const Options &options) {
   std::ofstream csv(options.out / "lace_correctness.csv");
   csv << "bundle,pattern,params,dtype,head_dim,shape,seed,out_error,"
-         "lse_error,status\n";
+         "lse_error,dq_error,dk_error,dv_error,status\n";
   std::ofstream manifest;
   if (!options.dump.empty()) {
     fs::create_directories(options.dump);
@@ -137,8 +141,9 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
     manifest << "name,pattern,params,dtype,head_dim,batch,heads,kv_heads,"
                 "seq_q,seq_k,seed\n";
   }
-  std::printf("\n%-30s %-5s %4s %-14s %9s %9s  %s\n", "correctness", "dtype",
-              "d", "shape", "out err", "lse err", "status");
+  std::printf("\n%-30s %-5s %4s %-14s %9s %9s %9s %9s %9s  %s\n",
+              "correctness", "dtype", "d", "shape", "out err", "lse err",
+              "dq err", "dk err", "dv err", "status");
   int failures = 0;
   for (Case &c : cases) {
     const KernelPlan &p = c.bundled.plan;
@@ -147,25 +152,42 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
                               std::to_string(p.spec.headDim);
     std::string status = c.error;
     Agreement agreement;
+    GradientAgreement gradients;
     const std::uint64_t seed = seedOf(label);
     if (status.empty()) {
       AttentionInputs in = randomInputs(p.shape, p.spec.dtype, p.spec.headDim,
                                         seed, p.usesSegments);
-      auto run = runtime.runOnHost(*c.kernel, in);
+      const std::vector<std::uint16_t> dout = randomOutputGradient(in, seed);
+      auto run = runtime.backwardOnHost(*c.kernel, in, dout);
       auto reference = referenceForBundle(c.bundled, in);
+      auto referenceGradients = referenceBackwardForBundle(c.bundled, in, dout);
       if (!run)
         status = run.error().str();
       else if (!reference)
         status = reference.error().str();
+      else if (!referenceGradients)
+        status = referenceGradients.error().str();
       else {
         agreement = compareWithReference(*reference, in, run->outputs, 1e-2);
-        status = agreement.failure.empty() ? "ok" : agreement.failure;
+        gradients = compareGradients(*referenceGradients, in, run->gradients,
+                                     1e-2);
+        status = agreement.failure.empty() && gradients.failure.empty()
+                     ? "ok"
+                     : agreement.failure + (agreement.failure.empty() ||
+                                                    gradients.failure.empty()
+                                                ? ""
+                                                : "; ") +
+                           gradients.failure;
         if (manifest.is_open() && p.spec.dtype == DType::BF16 &&
             p.spec.headDim == 128) {
           writeRaw(options.dump / (label + ".q.bin"), in.q);
           writeRaw(options.dump / (label + ".k.bin"), in.k);
           writeRaw(options.dump / (label + ".v.bin"), in.v);
           writeRaw(options.dump / (label + ".o.bin"), run->outputs.o);
+          writeRaw(options.dump / (label + ".do.bin"), dout);
+          writeRaw(options.dump / (label + ".dq.bin"), run->gradients.dq);
+          writeRaw(options.dump / (label + ".dk.bin"), run->gradients.dk);
+          writeRaw(options.dump / (label + ".dv.bin"), run->gradients.dv);
           manifest << label << "," << p.pattern << "," << paramsText(c.bundled)
                    << "," << dtype << "," << p.spec.headDim << ","
                    << p.shape.batch << "," << p.shape.heads << ","
@@ -177,14 +199,17 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
     const bool ok = status == "ok";
     failures += !ok;
     std::string oneLine = status.substr(0, status.find('\n'));
-    std::printf("%-30s %-5s %4d %-14s %9.2e %9.2e  %s\n", p.pattern.c_str(),
-                dtype.c_str(), p.spec.headDim, shapeText(p).c_str(),
-                agreement.outError, agreement.lseError, oneLine.c_str());
+    std::printf("%-30s %-5s %4d %-14s %9.2e %9.2e %9.2e %9.2e %9.2e  %s\n",
+                p.pattern.c_str(), dtype.c_str(), p.spec.headDim,
+                shapeText(p).c_str(), agreement.outError, agreement.lseError,
+                gradients.dqError, gradients.dkError, gradients.dvError,
+                oneLine.c_str());
     std::replace(oneLine.begin(), oneLine.end(), ',', ';');
     csv << c.file << "," << p.pattern << "," << paramsText(c.bundled) << ","
         << dtype << "," << p.spec.headDim << "," << shapeText(p) << "," << seed
         << "," << agreement.outError << "," << agreement.lseError << ","
-        << oneLine << "\n";
+        << gradients.dqError << "," << gradients.dkError << ","
+        << gradients.dvError << "," << oneLine << "\n";
   }
   std::printf("correctness: %zu cases, %d failed\n", cases.size(), failures);
   return failures;
@@ -194,14 +219,15 @@ void runTiming(Runtime &runtime, std::vector<Case> &cases,
                const Options &options) {
   std::ofstream csv(options.out / "lace_timing.csv");
   csv << "bundle,pattern,params,dtype,head_dim,batch,heads,kv_heads,seq_q,"
-         "seq_k,density,lace_ms,tflops_computed,layout_ms,rotations,status\n";
-  std::printf("\n%-28s %-16s %8s %10s %11s %10s\n", "timing", "shape",
-              "density", "lace ms", "TFLOP/s", "layout ms");
+         "seq_k,density,lace_ms,tflops_computed,lace_bwd_ms,bwd_tflops_computed,"
+         "layout_ms,rotations,status\n";
+  std::printf("\n%-28s %-16s %8s %10s %9s %10s %9s %10s\n", "timing", "shape",
+              "density", "lace ms", "TFLOP/s", "bwd ms", "TFLOP/s", "layout ms");
   const bool gpu = runtime.backend() == Backend::Cuda;
   for (Case &c : cases) {
     const KernelPlan &p = c.bundled.plan;
     std::string status = c.error;
-    double ms = 0, tflops = 0;
+    double ms = 0, tflops = 0, bwdMs = 0, bwdTflops = 0;
     int rotations = 1;
     if (status.empty()) {
       AttentionInputs in = randomInputs(p.shape, p.spec.dtype, p.spec.headDim,
@@ -213,25 +239,35 @@ void runTiming(Runtime &runtime, std::vector<Case> &cases,
       rotations = static_cast<int>(std::clamp(120e6 / setBytes, 1.0, 8.0));
       auto seconds = runtime.time(*c.kernel, in, gpu ? 5 : 1, gpu ? 30 : 2,
                                   rotations);
+      // The backward's rotated sets also hold dO, dQ, dK and dV.
+      auto backward = runtime.time(*c.kernel, in, gpu ? 5 : 1, gpu ? 30 : 2,
+                                   std::max(1, rotations / 2),
+                                   jit::Pass::Backward);
       if (!seconds) {
         status = seconds.error().str();
+      } else if (!backward) {
+        status = backward.error().str();
       } else {
         ms = median(*seconds) * 1e3;
         tflops = p.computedFlops() / (ms * 1e-3) * 1e-12;
+        bwdMs = median(*backward) * 1e3;
+        bwdTflops = p.backwardFlops() / (bwdMs * 1e-3) * 1e-12;
         status = "ok";
       }
     }
     const double density = p.computedFlops() / p.denseFlops();
     std::string oneLine = status.substr(0, status.find('\n'));
-    std::printf("%-28s %-16s %7.1f%% %10.3f %11.2f %10.2f  %s\n",
+    std::printf("%-28s %-16s %7.1f%% %10.3f %9.2f %10.3f %9.2f %10.2f  %s\n",
                 p.pattern.c_str(), shapeText(p).c_str(), 100 * density, ms,
-                tflops, p.layoutSeconds * 1e3, oneLine == "ok" ? "" : oneLine.c_str());
+                tflops, bwdMs, bwdTflops, p.layoutSeconds * 1e3,
+                oneLine == "ok" ? "" : oneLine.c_str());
     std::replace(oneLine.begin(), oneLine.end(), ',', ';');
     csv << c.file << "," << p.pattern << "," << paramsText(c.bundled) << ","
         << jit::dtypeName(p.spec.dtype) << "," << p.spec.headDim << ","
         << p.shape.batch << "," << p.shape.heads << "," << p.shape.kvHeads
         << "," << p.shape.seqQ << "," << p.shape.seqK << "," << density << ","
-        << ms << "," << tflops << "," << p.layoutSeconds * 1e3 << ","
+        << ms << "," << tflops << "," << bwdMs << "," << bwdTflops << ","
+        << p.layoutSeconds * 1e3 << ","
         << rotations << "," << oneLine << "\n";
   }
 }

@@ -5,10 +5,12 @@
    head dim 128), rebuild the pattern's mask (and score modifier) in PyTorch,
    compute attention with SDPA and an explicit mask (or in float32 for the
    score-modified ones SDPA cannot express) on the same inputs, and compare
-   Lace's output with it.
+   Lace's output with it; then Lace's dQ, dK, dV with float32 autograd
+   through the same masked attention for the dumped upstream gradient.
 2. Timings: for every row of lace_timing.csv, time dense SDPA (FlashAttention
-   backend) and FlexAttention with the same pattern as a mask_mod (CUDA
-   events after warm-up, median over repeats) and create_block_mask.
+   backend) and FlexAttention with the same pattern as a mask_mod, forward
+   and backward (CUDA events after warm-up, median over repeats), and
+   create_block_mask.
 3. Print the merged table last; write torch_*.csv and summary.txt to --out.
 
 Only the standard library and torch; every case is guarded so that one
@@ -121,6 +123,49 @@ def load_dumped(dump, name, shape, count):
     return t.reshape(shape).to("cuda")
 
 
+def masked_attention_fp32(q, k, v, mask, score_mod, scale, bi, hi, qi, ki):
+    """[b, h, s, d] float32 attention whose rows without a live key are 0,
+    with finite gradients everywhere (no NaN from an all -inf softmax)."""
+    import torch
+
+    s = (q @ k.transpose(-1, -2)) * scale
+    if score_mod is not None:
+        s = score_mod(s, bi, hi, qi, ki)
+    s = s.masked_fill(~mask, float("-inf"))
+    m = s.amax(dim=-1, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m)).detach()
+    e = torch.exp(s - m) * mask
+    p = e / e.sum(dim=-1, keepdim=True).clamp_min(1e-30)
+    return p @ v
+
+
+def gradient_errors(dump, name, shapes, mask, score_mod, scale, index, group):
+    """Lace's dumped dQ, dK, dV against float32 autograd on the same inputs
+    and upstream gradient; None when the case has no gradients dumped."""
+    import torch
+
+    if not os.path.exists(os.path.join(dump, name + ".dq.bin")):
+        return None
+    (b, sq, h, d), (_, sk, kvh, _) = shapes
+    count_q, count_k = b * sq * h * d, b * sk * kvh * d
+    q, k, v = (load_dumped(dump, name + x, shape, n).float().requires_grad_()
+               for x, shape, n in ((".q.bin", shapes[0], count_q),
+                                   (".k.bin", shapes[1], count_k),
+                                   (".v.bin", shapes[1], count_k)))
+    dout = load_dumped(dump, name + ".do.bin", shapes[0], count_q).float()
+    qt, kt, vt = (x.transpose(1, 2) for x in (q, k, v))
+    kt = kt.repeat_interleave(group, dim=1)
+    vt = vt.repeat_interleave(group, dim=1)
+    out = masked_attention_fp32(qt, kt, vt, mask, score_mod, scale, *index)
+    out.transpose(1, 2).backward(dout)
+    errors = []
+    for x, suffix, shape, n in ((q, ".dq.bin", shapes[0], count_q), (k, ".dk.bin", shapes[1], count_k),
+                                (v, ".dv.bin", shapes[1], count_k)):
+        lace = load_dumped(dump, name + suffix, shape, n).float()
+        errors.append(((lace - x.grad).norm() / x.grad.norm().clamp_min(1e-30)).item())
+    return errors
+
+
 def correctness(dump, writer, rows):
     import torch
     import torch.nn.functional as F
@@ -167,6 +212,13 @@ def correctness(dump, writer, rows):
                 ref = ref.float().transpose(1, 2)
                 err = ((o.float() - ref).norm() / ref.norm()).item()
                 status = "ok" if err < 1e-2 else "FAILED"
+                grads = gradient_errors(dump, name, ((b, sq, h, d), (b, sk, kvh, d)), mask, score_mod,
+                                        scale, (bi, hi, qi, ki), h // kvh)
+                if grads is not None:
+                    against += " + autograd"
+                    if max(grads) >= 1e-2:
+                        status = "FAILED"
+                    status += " (dq %.1e, dk %.1e, dv %.1e)" % tuple(grads)
         except Exception as e:  # keep going: one case must not stop the check
             status = "error: " + str(e).splitlines()[0][:80]
         writer.writerow([name, pattern, against, err, status])
@@ -192,11 +244,20 @@ def timings(timing_csv, writer, rows, budget_end):
         row = {"pattern": pattern, "seq": s, "shape": f"{b}x{h}x{s}", "density": float(case["density"]),
                "lace_ms": lace_ms, "tflops": float(case["tflops_computed"]),
                "layout_ms": float(case["layout_ms"]), "sdpa_ms": float("nan"),
-               "flex_ms": float("nan"), "block_mask_ms": float("nan"), "note": ""}
+               "flex_ms": float("nan"), "block_mask_ms": float("nan"), "note": "",
+               "lace_bwd_ms": float(case.get("lace_bwd_ms", "nan") or "nan"),
+               "sdpa_bwd_ms": float("nan"), "flex_bwd_ms": float("nan")}
         try:
-            q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+            q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+                       for _ in range(3))
+            dout = torch.randn(b, h, s, d, device="cuda", dtype=torch.bfloat16)
+
+            def backward_time(out):
+                return cuda_time(lambda: torch.autograd.grad(out, (q, k, v), dout, retain_graph=True))
+
             with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
                 row["sdpa_ms"] = cuda_time(lambda: F.scaled_dot_product_attention(q, k, v))
+                row["sdpa_bwd_ms"] = backward_time(F.scaled_dot_product_attention(q, k, v))
             mask_mod = mask_mod_for(pattern, params, h)
             if mask_mod is None:
                 row["note"] = "no FlexAttention mask_mod"
@@ -220,12 +281,15 @@ def timings(timing_csv, writer, rows, budget_end):
                     t.append((time.perf_counter() - start) * 1e3)
                 row["block_mask_ms"] = statistics.median(t)
                 row["flex_ms"] = cuda_time(lambda: flex(q, k, v, block_mask=block_mask))
-            del q, k, v
+                if time.time() < budget_end:
+                    row["flex_bwd_ms"] = backward_time(flex(q, k, v, block_mask=block_mask))
+            del q, k, v, dout
             torch.cuda.empty_cache()
         except Exception as e:
             row["note"] = "error: " + str(e).splitlines()[0][:80]
         writer.writerow([row[x] for x in ("pattern", "shape", "density", "lace_ms", "tflops", "sdpa_ms",
-                                          "flex_ms", "block_mask_ms", "layout_ms", "note")])
+                                          "flex_ms", "block_mask_ms", "layout_ms", "lace_bwd_ms",
+                                          "sdpa_bwd_ms", "flex_bwd_ms", "note")])
         rows.append(row)
 
 
@@ -256,12 +320,13 @@ def main():
         with open(os.path.join(args.out, "torch_timing.csv"), "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["pattern", "shape", "density", "lace_ms", "lace_tflops_computed", "sdpa_dense_ms",
-                        "flex_ms", "create_block_mask_ms", "lace_layout_ms", "note"])
+                        "flex_ms", "create_block_mask_ms", "lace_layout_ms", "lace_bwd_ms",
+                        "sdpa_dense_bwd_ms", "flex_bwd_ms", "note"])
             timings(timing_csv, w, timing_rows, start + args.budget)
 
     lines = ["", "Lace vs PyTorch on the same inputs (bf16, head dim 128):"]
     for name, against, err, status in correctness_rows:
-        lines.append("  %-36s %-12s %9.2e  %s" % (name, against, err, status))
+        lines.append("  %-36s %-23s %9.2e  %s" % (name, against, err, status))
     lines += ["", "%-28s %-12s %7s %9s %8s %9s %7s %9s %7s %9s %9s" % (
         "pattern", "shape", "density", "lace ms", "TFLOP/s", "sdpa ms", "x sdpa", "flex ms", "x flex",
         "bmask ms", "layout ms")]
@@ -273,6 +338,13 @@ def main():
             r["note"]))
     lines.append("(layout ms: Lace's layout pipeline on the machine that made the bundles; bmask ms: "
                  "create_block_mask on this GPU)")
+    lines += ["", "%-28s %-12s %9s %9s %7s %9s %7s" % (
+        "backward", "shape", "lace ms", "sdpa ms", "x sdpa", "flex ms", "x flex")]
+    for r in timing_rows:
+        ratio = lambda base: base / r["lace_bwd_ms"] if r["lace_bwd_ms"] > 0 else float("nan")
+        lines.append("%-28s %-12s %9.3f %9.3f %7.2f %9.3f %7.2f" % (
+            r["pattern"], r["shape"], r["lace_bwd_ms"], r["sdpa_bwd_ms"], ratio(r["sdpa_bwd_ms"]),
+            r["flex_bwd_ms"], ratio(r["flex_bwd_ms"])))
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(args.out, "summary.txt"), "w") as f:

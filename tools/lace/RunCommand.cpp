@@ -102,9 +102,7 @@ int runBackward(Runtime &runtime, const Kernel &kernel,
     std::cerr << "lace: error: " << run.error().str() << "\n";
     return 1;
   }
-  // dQ, dK, dV: 8 * head_dim FLOPs per computed element (S, dP, dV, dK
-  // and dQ, with S and dP computed twice: once per kernel).
-  const double flops = plan.computedFlops() * 2.5;
+  const double flops = plan.backwardFlops();
   const double seconds = median(run->seconds);
   std::printf("backward: %.4f s (median of %d), %.4g GFLOP/s on computed "
               "tiles\n",

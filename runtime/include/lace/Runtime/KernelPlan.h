@@ -87,6 +87,10 @@ struct KernelPlan {
   double computedFlops() const;
   /// The same for dense attention of this shape (every key, every query).
   double denseFlops() const;
+  /// The backward's useful FLOPs on the computed tiles: five matmuls (S,
+  /// dP, dV, dK, dQ) to the forward's two, as FlashAttention counts them;
+  /// the dq kernel's recomputation of S and dP is not counted.
+  double backwardFlops() const { return 2.5 * computedFlops(); }
   /// Empty when the plan is consistent (spec, shape, tables).
   std::string validate() const;
   /// Whether the plan carries what the backward needs (the transposed
