@@ -141,15 +141,15 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
     manifest << "name,pattern,params,dtype,head_dim,batch,heads,kv_heads,"
                 "seq_q,seq_k,seed\n";
   }
-  std::printf("\n%-30s %-5s %4s %-14s %9s %9s %9s %9s %9s  %s\n",
-              "correctness", "dtype", "d", "shape", "out err", "lse err",
-              "dq err", "dk err", "dv err", "status");
+  std::printf("\n%-30s %-5s %4s %-14s %9s %9s %9s %9s %9s  %s\n", "correctness",
+              "dtype", "d", "shape", "out err", "lse err", "dq err", "dk err",
+              "dv err", "status");
   int failures = 0;
   for (Case &c : cases) {
     const KernelPlan &p = c.bundled.plan;
     const std::string dtype(jit::dtypeName(p.spec.dtype));
-    const std::string label = p.pattern + "-" + dtype + "-d" +
-                              std::to_string(p.spec.headDim);
+    const std::string label =
+        p.pattern + "-" + dtype + "-d" + std::to_string(p.spec.headDim);
     std::string status = c.error;
     Agreement agreement;
     GradientAgreement gradients;
@@ -169,15 +169,16 @@ int runCorrectness(Runtime &runtime, std::vector<Case> &cases,
         status = referenceGradients.error().str();
       else {
         agreement = compareWithReference(*reference, in, run->outputs, 1e-2);
-        gradients = compareGradients(*referenceGradients, in, run->gradients,
-                                     1e-2);
-        status = agreement.failure.empty() && gradients.failure.empty()
-                     ? "ok"
-                     : agreement.failure + (agreement.failure.empty() ||
-                                                    gradients.failure.empty()
-                                                ? ""
-                                                : "; ") +
-                           gradients.failure;
+        gradients =
+            compareGradients(*referenceGradients, in, run->gradients, 1e-2);
+        status =
+            agreement.failure.empty() && gradients.failure.empty()
+                ? "ok"
+                : agreement.failure +
+                      (agreement.failure.empty() || gradients.failure.empty()
+                           ? ""
+                           : "; ") +
+                      gradients.failure;
         if (manifest.is_open() && p.spec.dtype == DType::BF16 &&
             p.spec.headDim == 128) {
           writeRaw(options.dump / (label + ".q.bin"), in.q);
@@ -219,10 +220,12 @@ void runTiming(Runtime &runtime, std::vector<Case> &cases,
                const Options &options) {
   std::ofstream csv(options.out / "lace_timing.csv");
   csv << "bundle,pattern,params,dtype,head_dim,batch,heads,kv_heads,seq_q,"
-         "seq_k,density,lace_ms,tflops_computed,lace_bwd_ms,bwd_tflops_computed,"
+         "seq_k,density,lace_ms,tflops_computed,lace_bwd_ms,bwd_tflops_"
+         "computed,"
          "layout_ms,rotations,status\n";
   std::printf("\n%-28s %-16s %8s %10s %9s %10s %9s %10s\n", "timing", "shape",
-              "density", "lace ms", "TFLOP/s", "bwd ms", "TFLOP/s", "layout ms");
+              "density", "lace ms", "TFLOP/s", "bwd ms", "TFLOP/s",
+              "layout ms");
   const bool gpu = runtime.backend() == Backend::Cuda;
   for (Case &c : cases) {
     const KernelPlan &p = c.bundled.plan;
@@ -237,12 +240,12 @@ void runTiming(Runtime &runtime, std::vector<Case> &cases,
                                     in.q.size());
       // H200: 60 MiB of L2; twice that in rotation.
       rotations = static_cast<int>(std::clamp(120e6 / setBytes, 1.0, 8.0));
-      auto seconds = runtime.time(*c.kernel, in, gpu ? 5 : 1, gpu ? 30 : 2,
-                                  rotations);
+      auto seconds =
+          runtime.time(*c.kernel, in, gpu ? 5 : 1, gpu ? 30 : 2, rotations);
       // The backward's rotated sets also hold dO, dQ, dK and dV.
-      auto backward = runtime.time(*c.kernel, in, gpu ? 5 : 1, gpu ? 30 : 2,
-                                   std::max(1, rotations / 2),
-                                   jit::Pass::Backward);
+      auto backward =
+          runtime.time(*c.kernel, in, gpu ? 5 : 1, gpu ? 30 : 2,
+                       std::max(1, rotations / 2), jit::Pass::Backward);
       if (!seconds) {
         status = seconds.error().str();
       } else if (!backward) {
@@ -267,8 +270,7 @@ void runTiming(Runtime &runtime, std::vector<Case> &cases,
         << p.shape.batch << "," << p.shape.heads << "," << p.shape.kvHeads
         << "," << p.shape.seqQ << "," << p.shape.seqK << "," << density << ","
         << ms << "," << tflops << "," << bwdMs << "," << bwdTflops << ","
-        << p.layoutSeconds * 1e3 << ","
-        << rotations << "," << oneLine << "\n";
+        << p.layoutSeconds * 1e3 << "," << rotations << "," << oneLine << "\n";
   }
 }
 
@@ -280,7 +282,8 @@ int main(int argc, char **argv) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "lace-gpu-check: %s expects a value\n", arg.c_str());
+        std::fprintf(stderr, "lace-gpu-check: %s expects a value\n",
+                     arg.c_str());
         std::exit(2);
       }
       return argv[++i];
@@ -301,7 +304,8 @@ int main(int argc, char **argv) {
     } else if (arg == "--dump") {
       options.dump = value();
     } else {
-      std::fprintf(stderr, "lace-gpu-check: unknown argument '%s'\n", arg.c_str());
+      std::fprintf(stderr, "lace-gpu-check: unknown argument '%s'\n",
+                   arg.c_str());
       return 2;
     }
   }

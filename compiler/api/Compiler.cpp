@@ -12,8 +12,8 @@
 #include "lace/Transforms/LayoutTables.h"
 
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -40,9 +40,10 @@ Compiler::~Compiler() = default;
 
 namespace {
 
-Expected<std::unique_ptr<Compiler>>
-loaded(std::unique_ptr<Compiler> compiler, const fe::DiagnosticEngine &diags,
-       const fe::Program &program, const std::string &path) {
+Expected<std::unique_ptr<Compiler>> loaded(std::unique_ptr<Compiler> compiler,
+                                           const fe::DiagnosticEngine &diags,
+                                           const fe::Program &program,
+                                           const std::string &path) {
   if (!program.ok || diags.hasErrors())
     return Error("cannot load " + path, diags.renderAll());
   if (compiler->patterns().empty())
@@ -52,7 +53,8 @@ loaded(std::unique_ptr<Compiler> compiler, const fe::DiagnosticEngine &diags,
 
 } // namespace
 
-Expected<std::unique_ptr<Compiler>> Compiler::fromFile(const std::string &path) {
+Expected<std::unique_ptr<Compiler>>
+Compiler::fromFile(const std::string &path) {
   auto state = std::make_unique<State>();
   state->sources = std::make_unique<fe::SourceManager>(state->disk);
   fe::DiagnosticEngine diags(*state->sources);
@@ -92,8 +94,8 @@ std::optional<Error> Compiler::select(const std::string &pattern) {
   std::string known;
   for (const std::string &name : patterns())
     known += (known.empty() ? "" : ", ") + name;
-  return Error("no pattern named '" + pattern + "' (the file defines " +
-               known + ")");
+  return Error("no pattern named '" + pattern + "' (the file defines " + known +
+               ")");
 }
 
 void Compiler::setParam(const std::string &name, const std::string &value) {
@@ -160,17 +162,20 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads,
   if (runBytes <= bsrBytes) {
     tables.form = LayoutTables::Form::Runs;
     for (const layout::BlockLayout &l : layouts) {
-      const std::int32_t base = static_cast<std::int32_t>(tables.runs.size() / 3);
+      const std::int32_t base =
+          static_cast<std::int32_t>(tables.runs.size() / 3);
       for (std::int32_t offset : l.rowOffsets)
         tables.rowOffsets.push_back(base + offset);
       for (const layout::Run &run : l.runs)
-        tables.runs.insert(tables.runs.end(),
-                           {run.begin, run.end, static_cast<std::int32_t>(run.kind)});
+        tables.runs.insert(
+            tables.runs.end(),
+            {run.begin, run.end, static_cast<std::int32_t>(run.kind)});
     }
   } else {
     tables.form = LayoutTables::Form::BSR;
     for (const layout::BSR &b : bsrs) {
-      const std::int32_t base = static_cast<std::int32_t>(tables.bsrColIdx.size());
+      const std::int32_t base =
+          static_cast<std::int32_t>(tables.bsrColIdx.size());
       for (std::int32_t offset : b.rowPtr)
         tables.bsrRowPtr.push_back(base + offset);
       tables.bsrColIdx.insert(tables.bsrColIdx.end(), b.colIdx.begin(),
@@ -240,8 +245,8 @@ BundledPlan Compiler::bundle(KernelPlan plan) const {
   bundled.plan = std::move(plan);
   const fe::SourceManager &sources = *state_->sources;
   const fe::FileId main = state_->program.mainFile;
-  bundled.sources.push_back({std::string(sources.path(main)),
-                             std::string(sources.contents(main))});
+  bundled.sources.push_back(
+      {std::string(sources.path(main)), std::string(sources.contents(main))});
   for (const fe::ParsedFile &file : state_->program.files)
     if (file.file != main)
       bundled.sources.push_back({std::string(sources.path(file.file)),
@@ -265,8 +270,8 @@ Compiler::referenceBackward(const AttentionInputs &inputs,
   const fe::Pattern *pattern = state_->program.find(selected_);
   if (!pattern)
     return Error("instantiating: no pattern selected");
-  return referenceBackwardFor(*pattern, *state_->sources, params_, inputs,
-                              dout, scale);
+  return referenceBackwardFor(*pattern, *state_->sources, params_, inputs, dout,
+                              scale);
 }
 
 Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
@@ -345,7 +350,8 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
         return Error("planning " + selected_ + ": cannot rename the pattern");
       op.setSymName(name);
       if (op->hasAttr("lace.source"))
-        op->setAttr("lace.source", mlir::StringAttr::get(&context, "lace_kernel"));
+        op->setAttr("lace.source",
+                    mlir::StringAttr::get(&context, "lace_kernel"));
     }
     llvm::raw_string_ostream os(plan.kernelIr);
     kernelModule->print(os);
@@ -377,9 +383,9 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
       markEveryTilePartial(plan.layout);
       markEveryTilePartial(plan.transposed);
     }
-    plan.layoutSeconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+    plan.layoutSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
   }
   if (std::string why = plan.validate(); !why.empty())
     return Error("planning " + selected_ + ": inconsistent plan: " + why);

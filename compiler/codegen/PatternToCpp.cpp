@@ -146,7 +146,7 @@ LogicalResult Emitter::emitOp(Operation &op) {
                           << "' is not supported by the kernel generator";
   std::string name = "v" + std::to_string(counter++);
   Type type = op.getResult(0).getType();
-  std::string cType = type.isF32()          ? "float"
+  std::string cType = type.isF32()        ? "float"
                       : type.isInteger(1) ? "bool"
                                           : "long long";
   llvm::SmallVector<std::string> in;
@@ -169,8 +169,9 @@ LogicalResult Emitter::emitOp(Operation &op) {
       llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
           .Case([&](arith::ConstantOp constant) -> std::optional<std::string> {
             if (auto i = dyn_cast<IntegerAttr>(constant.getValue()))
-              return type.isInteger(1) ? std::string(i.getInt() ? "true" : "false")
-                                       : literal(i.getInt());
+              return type.isInteger(1)
+                         ? std::string(i.getInt() ? "true" : "false")
+                         : literal(i.getInt());
             if (auto f = dyn_cast<FloatAttr>(constant.getValue()))
               return floatLiteral(f.getValueAsDouble());
             return std::nullopt;
@@ -186,12 +187,12 @@ LogicalResult Emitter::emitOp(Operation &op) {
             return "(" + in[1] + " == 0 ? 0LL : " + binary("%") + ")";
           })
           .Case([&](arith::MinSIOp) {
-            return "(" + in[0] + " < " + in[1] + " ? " + in[0] + " : " +
-                   in[1] + ")";
+            return "(" + in[0] + " < " + in[1] + " ? " + in[0] + " : " + in[1] +
+                   ")";
           })
           .Case([&](arith::MaxSIOp) {
-            return "(" + in[0] + " > " + in[1] + " ? " + in[0] + " : " +
-                   in[1] + ")";
+            return "(" + in[0] + " > " + in[1] + " ? " + in[0] + " : " + in[1] +
+                   ")";
           })
           .Case([&](math::AbsIOp) {
             return "(" + in[0] + " < 0 ? -" + in[0] + " : " + in[0] + ")";
@@ -211,25 +212,39 @@ LogicalResult Emitter::emitOp(Operation &op) {
           .Case([&](arith::CmpIOp cmp) -> std::optional<std::string> {
             using P = arith::CmpIPredicate;
             switch (cmp.getPredicate()) {
-            case P::eq: return binary("==");
-            case P::ne: return binary("!=");
-            case P::slt: return binary("<");
-            case P::sle: return binary("<=");
-            case P::sgt: return binary(">");
-            case P::sge: return binary(">=");
-            default: return std::nullopt;
+            case P::eq:
+              return binary("==");
+            case P::ne:
+              return binary("!=");
+            case P::slt:
+              return binary("<");
+            case P::sle:
+              return binary("<=");
+            case P::sgt:
+              return binary(">");
+            case P::sge:
+              return binary(">=");
+            default:
+              return std::nullopt;
             }
           })
           .Case([&](arith::CmpFOp cmp) -> std::optional<std::string> {
             using P = arith::CmpFPredicate;
             switch (cmp.getPredicate()) {
-            case P::OEQ: return binary("==");
-            case P::UNE: return binary("!=");
-            case P::OLT: return binary("<");
-            case P::OLE: return binary("<=");
-            case P::OGT: return binary(">");
-            case P::OGE: return binary(">=");
-            default: return std::nullopt;
+            case P::OEQ:
+              return binary("==");
+            case P::UNE:
+              return binary("!=");
+            case P::OLT:
+              return binary("<");
+            case P::OLE:
+              return binary("<=");
+            case P::OGT:
+              return binary(">");
+            case P::OGE:
+              return binary(">=");
+            default:
+              return std::nullopt;
             }
           })
           .Case([&](arith::AddFOp) { return binary("+"); })
@@ -240,9 +255,7 @@ LogicalResult Emitter::emitOp(Operation &op) {
           .Case([&](arith::MinimumFOp) { return call("fminf"); })
           .Case([&](arith::MaximumFOp) { return call("fmaxf"); })
           .Case([&](arith::SIToFPOp) { return "((float)" + in[0] + ")"; })
-          .Case([&](arith::FPToSIOp) {
-            return "((long long)" + in[0] + ")";
-          })
+          .Case([&](arith::FPToSIOp) { return "((long long)" + in[0] + ")"; })
           .Case([&](math::AbsFOp) { return call("fabsf"); })
           .Case([&](math::TanhOp) { return call("tanhf"); })
           .Case([&](math::ExpOp) { return call("expf"); })
@@ -315,107 +328,110 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
     }
     return *text;
   };
-  FailureOr<std::string> result = llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
-      .Case([](FullOp) { return std::string("true"); })
-      .Case([](EmptyOp) { return std::string("false"); })
-      .Case([](CausalOp) { return std::string("(K <= Q)"); })
-      .Case([&](LocalOp local) -> FailureOr<std::string> {
-        std::string before = v(local.getBefore());
-        std::string after = v(local.getAfter());
-        std::string offset = d;
-        if (local.getGranularity()) {
-          std::string g = v(local.getGranularity());
-          offset = "((lace_floordiv(Q, " + g + ") - lace_floordiv(K, " + g +
-                   ")) * " + g + ")";
-        }
-        return "(" + offset + " >= -" + after + " && " + offset +
-               " <= " + before + ")";
-      })
-      .Case([&](DilatedOp dilated) -> FailureOr<std::string> {
-        std::string m = v(dilated.getDilation());
-        std::string steps = "lace_floordiv(" + d + ", " + m + ")";
-        return "(lace_floormod(" + d + ", " + m + ") == 0 && " + steps +
-               " >= -" + v(dilated.getAfter()) + " && " +
-               steps + " <= " + v(dilated.getBefore()) + ")";
-      })
-      .Case([&](StridedOp strided) -> FailureOr<std::string> {
-        std::string l = v(strided.getStride());
-        return "(K <= Q && (" + d + " < " + l + " || lace_floormod(" + d +
-               ", " + l + ") == 0))";
-      })
-      .Case([&](FixedOp fixed) -> FailureOr<std::string> {
-        std::string l = v(fixed.getStride());
-        std::string c = v(fixed.getSummary());
-        return "(K <= Q && (lace_floordiv(K, " + l + ") == lace_floordiv(Q, " +
-               l + ") || lace_floormod(K, " + l + ") >= " + l + " - " + c +
-               "))";
-      })
-      .Case([&](GlobalOp global) -> FailureOr<std::string> {
-        auto member = [&](const std::string &x) {
-          std::string text = "false";
-          for (Value token : global.getTokens())
-            text += " || " + x + " == " + v(token);
-          if (global.getLo())
-            text += " || (" + x + " >= " + v(global.getLo()) +
-                    " && " + x + " < " + v(global.getHi()) +
-                    ")";
-          return "(" + text + ")";
-        };
-        return "(" + member("Q") + " || " + member("K") + ")";
-      })
-      .Case([&](RandomOp random) -> FailureOr<std::string> {
-        APInt perRow;
-        if (!matchPattern(random.getPerRow(), m_ConstantInt(&perRow)) ||
-            perRow.getSExtValue() > 64)
-          return random.emitError()
-                 << "the kernel generator needs a constant per-row count of "
-                    "at most 64 random blocks";
-        usesRandom = true;
-        std::string g = v(random.getGranularity());
-        return "lace_random_live((unsigned long long)" + v(random.getSeed()) +
-               ", H, lace_floordiv(Q, " + g + "), lace_floordiv(K, " + g +
-               "), lace_floordiv(" + literal(seqK) + " + " + g + " - 1, " + g +
-               "), " + literal(perRow.getSExtValue()) + ")";
-      })
-      .Case([&](PrefixOp prefix) -> FailureOr<std::string> {
-        return "(K < " + v(prefix.getLength()) +
-               " || K <= Q)";
-      })
-      .Case([&](PredicateOp predicate) -> FailureOr<std::string> {
-        std::string name = "pred" + std::to_string(counter++);
-        os << "  auto " << name
-           << " = [&](long long b, long long h, long long q, long long k) "
-              "-> bool {\n";
-        if (failed(statements(predicate.getBody().front(),
-                              {"b", "h", "q", "k"})))
-          return failure();
-        auto yield = cast<YieldOp>(predicate.getBody().front().getTerminator());
-        FailureOr<std::string> result = scalar(yield.getValues()[0]);
-        if (failed(result))
-          return failure();
-        os << "    return " << *result << ";\n  };\n";
-        return name + "(B, H, Q, K)";
-      })
-      .Case([&](UnionOp u) { return pair(u.getLhs(), u.getRhs(), "($a || $b)"); })
-      .Case([&](IntersectOp i) {
-        return pair(i.getLhs(), i.getRhs(), "($a && $b)");
-      })
-      .Case([&](DifferenceOp df) {
-        return pair(df.getLhs(), df.getRhs(), "($a && !$b)");
-      })
-      .Case([&](ComplementOp c) -> FailureOr<std::string> {
-        FailureOr<std::string> inner = sub(c.getInput());
-        if (failed(inner))
-          return failure();
-        return "(!" + *inner + ")";
-      })
-      .Case([&](SegmentOp) -> FailureOr<std::string> {
-        // The ids are kernel parameters (LaceFwdParams::*_segment_ids).
-        return std::string("::lace::same_segment(p, (int)Q, (int)K)");
-      })
-      .Default([&](Operation *other) -> FailureOr<std::string> {
-        return other->emitError() << "expected a lace mask op";
-      });
+  FailureOr<std::string> result =
+      llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
+          .Case([](FullOp) { return std::string("true"); })
+          .Case([](EmptyOp) { return std::string("false"); })
+          .Case([](CausalOp) { return std::string("(K <= Q)"); })
+          .Case([&](LocalOp local) -> FailureOr<std::string> {
+            std::string before = v(local.getBefore());
+            std::string after = v(local.getAfter());
+            std::string offset = d;
+            if (local.getGranularity()) {
+              std::string g = v(local.getGranularity());
+              offset = "((lace_floordiv(Q, " + g + ") - lace_floordiv(K, " + g +
+                       ")) * " + g + ")";
+            }
+            return "(" + offset + " >= -" + after + " && " + offset +
+                   " <= " + before + ")";
+          })
+          .Case([&](DilatedOp dilated) -> FailureOr<std::string> {
+            std::string m = v(dilated.getDilation());
+            std::string steps = "lace_floordiv(" + d + ", " + m + ")";
+            return "(lace_floormod(" + d + ", " + m + ") == 0 && " + steps +
+                   " >= -" + v(dilated.getAfter()) + " && " + steps +
+                   " <= " + v(dilated.getBefore()) + ")";
+          })
+          .Case([&](StridedOp strided) -> FailureOr<std::string> {
+            std::string l = v(strided.getStride());
+            return "(K <= Q && (" + d + " < " + l + " || lace_floormod(" + d +
+                   ", " + l + ") == 0))";
+          })
+          .Case([&](FixedOp fixed) -> FailureOr<std::string> {
+            std::string l = v(fixed.getStride());
+            std::string c = v(fixed.getSummary());
+            return "(K <= Q && (lace_floordiv(K, " + l +
+                   ") == lace_floordiv(Q, " + l + ") || lace_floormod(K, " + l +
+                   ") >= " + l + " - " + c + "))";
+          })
+          .Case([&](GlobalOp global) -> FailureOr<std::string> {
+            auto member = [&](const std::string &x) {
+              std::string text = "false";
+              for (Value token : global.getTokens())
+                text += " || " + x + " == " + v(token);
+              if (global.getLo())
+                text += " || (" + x + " >= " + v(global.getLo()) + " && " + x +
+                        " < " + v(global.getHi()) + ")";
+              return "(" + text + ")";
+            };
+            return "(" + member("Q") + " || " + member("K") + ")";
+          })
+          .Case([&](RandomOp random) -> FailureOr<std::string> {
+            APInt perRow;
+            if (!matchPattern(random.getPerRow(), m_ConstantInt(&perRow)) ||
+                perRow.getSExtValue() > 64)
+              return random.emitError() << "the kernel generator needs a "
+                                           "constant per-row count of "
+                                           "at most 64 random blocks";
+            usesRandom = true;
+            std::string g = v(random.getGranularity());
+            return "lace_random_live((unsigned long long)" +
+                   v(random.getSeed()) + ", H, lace_floordiv(Q, " + g +
+                   "), lace_floordiv(K, " + g + "), lace_floordiv(" +
+                   literal(seqK) + " + " + g + " - 1, " + g + "), " +
+                   literal(perRow.getSExtValue()) + ")";
+          })
+          .Case([&](PrefixOp prefix) -> FailureOr<std::string> {
+            return "(K < " + v(prefix.getLength()) + " || K <= Q)";
+          })
+          .Case([&](PredicateOp predicate) -> FailureOr<std::string> {
+            std::string name = "pred" + std::to_string(counter++);
+            os << "  auto " << name
+               << " = [&](long long b, long long h, long long q, long long k) "
+                  "-> bool {\n";
+            if (failed(statements(predicate.getBody().front(),
+                                  {"b", "h", "q", "k"})))
+              return failure();
+            auto yield =
+                cast<YieldOp>(predicate.getBody().front().getTerminator());
+            FailureOr<std::string> result = scalar(yield.getValues()[0]);
+            if (failed(result))
+              return failure();
+            os << "    return " << *result << ";\n  };\n";
+            return name + "(B, H, Q, K)";
+          })
+          .Case([&](UnionOp u) {
+            return pair(u.getLhs(), u.getRhs(), "($a || $b)");
+          })
+          .Case([&](IntersectOp i) {
+            return pair(i.getLhs(), i.getRhs(), "($a && $b)");
+          })
+          .Case([&](DifferenceOp df) {
+            return pair(df.getLhs(), df.getRhs(), "($a && !$b)");
+          })
+          .Case([&](ComplementOp c) -> FailureOr<std::string> {
+            FailureOr<std::string> inner = sub(c.getInput());
+            if (failed(inner))
+              return failure();
+            return "(!" + *inner + ")";
+          })
+          .Case([&](SegmentOp) -> FailureOr<std::string> {
+            // The ids are kernel parameters (LaceFwdParams::*_segment_ids).
+            return std::string("::lace::same_segment(p, (int)Q, (int)K)");
+          })
+          .Default([&](Operation *other) -> FailureOr<std::string> {
+            return other->emitError() << "expected a lace mask op";
+          });
   if (operandFailed)
     return failure();
   return result;
@@ -551,8 +567,8 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
     FailureOr<std::string> expr = liveEmitter.mask(pattern.getMask(), seqK);
     if (failed(expr))
       return failure();
-    liveBranchOs << "  if " << headCondition(heads.asArrayRef())
-                 << " return " << *expr << ";\n";
+    liveBranchOs << "  if " << headCondition(heads.asArrayRef()) << " return "
+                 << *expr << ";\n";
     if (Value scoreValue = pattern.getScore()) {
       hasScore = true;
       scoreBranchOs << "  if " << headCondition(heads.asArrayRef()) << " {\n";
@@ -568,15 +584,15 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
     }
   }
   PatternFunctions functions;
-  functions.helpers = std::string(kHelpers) +
-                      (liveEmitter.usesRandom ? kRandomHelpers : "");
+  functions.helpers =
+      std::string(kHelpers) + (liveEmitter.usesRandom ? kRandomHelpers : "");
   functions.liveBody = std::string(kPrelude) + liveOs.str() +
                        liveBranchOs.str() + "  return false;\n";
   if (hasScore) {
-    functions.scoreBody = std::string(kPrelude) + scoreBranchOs.str() +
-                          "  return s;\n";
-    functions.scoreGradBody = std::string(kPrelude) + gradBranchOs.str() +
-                              "  return 1.0f;\n";
+    functions.scoreBody =
+        std::string(kPrelude) + scoreBranchOs.str() + "  return s;\n";
+    functions.scoreGradBody =
+        std::string(kPrelude) + gradBranchOs.str() + "  return 1.0f;\n";
   }
   return functions;
 }

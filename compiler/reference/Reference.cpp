@@ -74,8 +74,8 @@ ReferenceProblem ReferenceProblem::of(const AttentionInputs &in, float scale) {
   ReferenceProblem pr;
   pr.shape = in.shape;
   pr.headDim = in.headDim;
-  pr.scale = scale != 0.f ? scale
-                          : 1.0 / std::sqrt(static_cast<double>(in.headDim));
+  pr.scale =
+      scale != 0.f ? scale : 1.0 / std::sqrt(static_cast<double>(in.headDim));
   pr.q = widenElements(in.dtype, in.q);
   pr.k = widenElements(in.dtype, in.k);
   pr.v = widenElements(in.dtype, in.v);
@@ -97,7 +97,7 @@ ReferenceOutputs referenceAttention(const frontend::Instance &pattern,
         row.compute(pattern, pr, b, h, i);
         out.lse[static_cast<std::size_t>((b * s.heads + h) * s.seqQ + i)] =
             row.lse;
-        double *oi = &out.o[pr.rowOffset(b, i, h, s.heads)];
+        double *oi = &out.o[pr.queryOffset(b, i, h)];
         for (std::int64_t j = 0; j < s.seqK; ++j)
           if (row.prob[j] != 0) {
             const double *vj = pr.vRow(b, j, kvh);
@@ -132,7 +132,7 @@ ReferenceGradients referenceAttentionBackward(const frontend::Instance &pattern,
         row.compute(pattern, pr, b, h, i);
         if (std::isinf(row.lse))
           continue; // no live key: O = 0 does not depend on anything
-        const std::size_t at = pr.rowOffset(b, i, h, s.heads);
+        const std::size_t at = pr.queryOffset(b, i, h);
         const double *doi = &dout[at];
         const double *qi = &pr.q[at];
         // D = dO . O, with O recomputed in float64.
@@ -150,14 +150,14 @@ ReferenceGradients referenceAttentionBackward(const frontend::Instance &pattern,
           const double p = row.prob[j];
           const double *vj = pr.vRow(b, j, kvh);
           const double *kj = pr.kRow(b, j, kvh);
-          const std::size_t kAt = pr.rowOffset(b, j, kvh, s.kvHeads);
+          const std::size_t kAt = pr.keyOffset(b, j, kvh);
           double dp = 0;
           for (std::int64_t x = 0; x < d; ++x) {
             dp += doi[x] * vj[x];
             g.dv[kAt + x] += p * doi[x];
           }
-          const double slope =
-              pattern.scoreDerivative(static_cast<float>(row.raw[j]), b, h, i, j);
+          const double slope = pattern.scoreDerivative(
+              static_cast<float>(row.raw[j]), b, h, i, j);
           const double ds = p * (dp - delta) * slope * pr.scale;
           for (std::int64_t x = 0; x < d; ++x) {
             g.dq[at + x] += ds * kj[x];
@@ -169,11 +169,10 @@ ReferenceGradients referenceAttentionBackward(const frontend::Instance &pattern,
   return g;
 }
 
-Expected<std::unique_ptr<frontend::Instance>>
-referenceInstance(const frontend::Pattern &pattern,
-                  const frontend::SourceManager &sources,
-                  const std::vector<std::pair<std::string, std::string>> &params,
-                  const AttentionInputs &inputs) {
+Expected<std::unique_ptr<frontend::Instance>> referenceInstance(
+    const frontend::Pattern &pattern, const frontend::SourceManager &sources,
+    const std::vector<std::pair<std::string, std::string>> &params,
+    const AttentionInputs &inputs) {
   std::vector<frontend::ParamOverride> overrides;
   for (const auto &[name, value] : params)
     overrides.push_back({name, value});
@@ -248,10 +247,9 @@ Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
       });
 }
 
-Expected<ReferenceGradients>
-referenceBackwardForBundle(const BundledPlan &bundled,
-                           const AttentionInputs &inputs,
-                           const std::vector<std::uint16_t> &dout, float scale) {
+Expected<ReferenceGradients> referenceBackwardForBundle(
+    const BundledPlan &bundled, const AttentionInputs &inputs,
+    const std::vector<std::uint16_t> &dout, float scale) {
   return withBundledPattern<ReferenceGradients>(
       bundled, [&](const frontend::Pattern &pattern,
                    const frontend::SourceManager &sources) {
@@ -285,7 +283,8 @@ Agreement compareWithReference(const ReferenceOutputs &ref,
       a.nonFinite++;
       continue;
     }
-    const bool wantDead = std::isinf(want), gotDead = std::isinf(got) && got < 0;
+    const bool wantDead = std::isinf(want),
+               gotDead = std::isinf(got) && got < 0;
     if (wantDead != gotDead) {
       a.deadRowErrors++;
       continue;
@@ -341,9 +340,9 @@ GradientAgreement compareGradients(const ReferenceGradients &reference,
   std::ostringstream why;
   if (a.nonFinite)
     why << a.nonFinite << " NaN/inf or unwritten gradients; ";
-  for (auto [name, error] : {std::pair{"dq", a.dqError},
-                             std::pair{"dk", a.dkError},
-                             std::pair{"dv", a.dvError}})
+  for (auto [name, error] :
+       {std::pair{"dq", a.dqError}, std::pair{"dk", a.dkError},
+        std::pair{"dv", a.dvError}})
     if (!(error < tolerance))
       why << name << " error " << error << " >= " << tolerance << "; ";
   a.failure = why.str();

@@ -36,7 +36,8 @@ Expected<const T *> upload(const cuda::Context &context,
   if (values.empty())
     return static_cast<const T *>(nullptr);
   const std::size_t bytes = values.size() * sizeof(T);
-  Expected<cuda::DeviceBuffer> buffer = cuda::DeviceBuffer::allocate(context, bytes);
+  Expected<cuda::DeviceBuffer> buffer =
+      cuda::DeviceBuffer::allocate(context, bytes);
   if (!buffer)
     return std::move(buffer).error();
   if (auto error = buffer->upload(values.data(), bytes))
@@ -68,8 +69,8 @@ public:
       return error;
     LaceFwdParams params =
         makeParams(plan_, tables_->pointers, q, k, v, o, lse, segments, scale);
-    if (auto error = launch(forward_->functions[0], launchShape(plan_),
-                            &params, stream))
+    if (auto error =
+            launch(forward_->functions[0], launchShape(plan_), &params, stream))
       return error->withContext("forward (" + plan_.pattern + ")");
     return std::nullopt;
   }
@@ -114,8 +115,8 @@ class CudaRuntime final : public Runtime {
 public:
   CudaRuntime(std::unique_ptr<KernelCache> cache, cuda::Device device,
               cuda::Context context, const jit::Nvrtc *nvrtc, std::string arch)
-      : device_(std::move(device)), context_(std::move(context)),
-        nvrtc_(nvrtc), arch_(std::move(arch)) {
+      : device_(std::move(device)), context_(std::move(context)), nvrtc_(nvrtc),
+        arch_(std::move(arch)) {
     cache_ = std::move(cache);
   }
 
@@ -126,11 +127,11 @@ public:
     if (options.backward)
       if (std::string why = plan.validateBackward(); !why.empty())
         return Error("loading the backward of " + plan.pattern + ": " + why);
-    const int needed =
-        options.backward ? std::max({plan.spec.sharedBytes(),
-                                     plan.spec.backwardDqSharedBytes(),
-                                     plan.spec.backwardDkdvSharedBytes()})
-                         : plan.spec.sharedBytes();
+    const int needed = options.backward
+                           ? std::max({plan.spec.sharedBytes(),
+                                       plan.spec.backwardDqSharedBytes(),
+                                       plan.spec.backwardDkdvSharedBytes()})
+                           : plan.spec.sharedBytes();
     if (needed > device_.maxSharedOptin())
       return Error("loading " + plan.pattern + ": the kernel needs " +
                    std::to_string(needed) + " bytes of shared memory, " +
@@ -146,7 +147,8 @@ public:
     auto module = [&](jit::Pass pass,
                       std::vector<std::pair<std::string, int>> functions)
         -> Expected<std::shared_ptr<const LoadedModule>> {
-      const KernelKeys::Entry &kernelKey = keys_.get(plan, pass, compiler, arch_);
+      const KernelKeys::Entry &kernelKey =
+          keys_.get(plan, pass, compiler, arch_);
       auto cached = findOrCompile(
           *cache_, kernelKey.key, plan, [&]() -> Expected<Payload> {
             Expected<jit::CompiledKernel> kernel = nvrtc_->compile(
@@ -166,12 +168,13 @@ public:
       seconds += cached->seconds;
       auto loadedModule = loaded(kernelKey.key, *cached->entry, functions);
       if (!loadedModule)
-        return std::move(loadedModule).error().withContext("loading " +
-                                                           plan.pattern);
+        return std::move(loadedModule)
+            .error()
+            .withContext("loading " + plan.pattern);
       return loadedModule;
     };
-    auto forward = module(jit::Pass::Forward,
-                          {{plan.spec.name, plan.spec.sharedBytes()}});
+    auto forward =
+        module(jit::Pass::Forward, {{plan.spec.name, plan.spec.sharedBytes()}});
     if (!forward)
       return std::move(forward).error();
     std::shared_ptr<const LoadedModule> backward;
@@ -242,10 +245,9 @@ public:
     }
     if (auto error = downloadOutputs(*set, keep, run.outputs))
       return std::move(*error);
-    for (auto [index, host] :
-         {std::pair{set->dqBuffer, &run.gradients.dq},
-          std::pair{set->dkBuffer, &run.gradients.dk},
-          std::pair{set->dvBuffer, &run.gradients.dv}})
+    for (auto [index, host] : {std::pair{set->dqBuffer, &run.gradients.dq},
+                               std::pair{set->dkBuffer, &run.gradients.dk},
+                               std::pair{set->dvBuffer, &run.gradients.dv}})
       if (auto error = keep[index].download(host->data(), host->size() * 2))
         return std::move(*error);
     return run;
@@ -333,8 +335,8 @@ private:
   static std::optional<Error>
   downloadOutputs(const DeviceSet &set, std::vector<cuda::DeviceBuffer> &keep,
                   AttentionOutputs &outputs) {
-    if (auto error = keep[set.oBuffer].download(outputs.o.data(),
-                                                outputs.o.size() * 2))
+    if (auto error =
+            keep[set.oBuffer].download(outputs.o.data(), outputs.o.size() * 2))
       return error;
     return keep[set.lseBuffer].download(outputs.lse.data(),
                                         outputs.lse.size() * 4);
@@ -376,8 +378,8 @@ private:
       set.dvBuffer = keep.size() - 1;
       float *delta = put(std::vector<float>(static_cast<std::size_t>(
           in.shape.batch * in.shape.heads * in.shape.seqQ)));
-      set.backward = backwardTensors(in, q, k, v, o, d, set.lse, dq, dk, dv,
-                                     delta);
+      set.backward =
+          backwardTensors(in, q, k, v, o, d, set.lse, dq, dk, dv, delta);
     }
     if (failed)
       return failed->withContext("copying the inputs to the device");
@@ -397,8 +399,7 @@ private:
     for (const LayoutTables *l : {&plan.layout, &plan.transposed}) {
       identity += std::to_string(static_cast<int>(l->form)) + "/" +
                   std::to_string(l->numLayouts) + "/" +
-                  std::to_string(l->numRows) + "/" +
-                  std::to_string(l->numCols);
+                  std::to_string(l->numRows) + "/" + std::to_string(l->numCols);
       append(l->headToLayout);
       append(l->rowOffsets);
       append(l->runs);
@@ -425,9 +426,8 @@ private:
       return *pointer;
     };
     auto tileTables = [&](const LayoutTables &l) {
-      return TileTablePointers{put(l.rowOffsets), put(l.runs),
-                               put(l.bsrRowPtr), put(l.bsrColIdx),
-                               put(l.bsrIsFull)};
+      return TileTablePointers{put(l.rowOffsets), put(l.runs), put(l.bsrRowPtr),
+                               put(l.bsrColIdx), put(l.bsrIsFull)};
     };
     tables->pointers.headToLayout = put(plan.layout.headToLayout);
     tables->pointers.rows = tileTables(plan.layout);

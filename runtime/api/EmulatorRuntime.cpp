@@ -105,8 +105,9 @@ private:
 
 class EmulatorRuntime final : public Runtime {
 public:
-  EmulatorRuntime(std::unique_ptr<KernelCache> cache, emu::HostCompiler compiler,
-                  unsigned workers, unsigned long long shuffleSeed)
+  EmulatorRuntime(std::unique_ptr<KernelCache> cache,
+                  emu::HostCompiler compiler, unsigned workers,
+                  unsigned long long shuffleSeed)
       : compiler_(std::move(compiler)), workers_(workers),
         shuffleSeed_(shuffleSeed) {
     cache_ = std::move(cache);
@@ -121,13 +122,12 @@ public:
         return Error("loading the backward of " + plan.pattern + ": " + why);
     bool fromCache = true;
     double seconds = 0;
-    auto object = [&](jit::Pass pass,
-                      std::vector<emu::KernelEntry> entries)
+    auto object = [&](jit::Pass pass, std::vector<emu::KernelEntry> entries)
         -> Expected<std::shared_ptr<emu::KernelObject>> {
       const KernelKeys::Entry &kernelKey =
           keys_.get(plan, pass, compiler_.identity(), target());
-      const std::string label = "lace_" + plan.pattern +
-                                (pass == jit::Pass::Forward ? "" : "_bwd");
+      const std::string label =
+          "lace_" + plan.pattern + (pass == jit::Pass::Forward ? "" : "_bwd");
       auto cached = findOrCompile(
           *cache_, kernelKey.key, plan, [&]() -> Expected<Payload> {
             Expected<std::vector<char>> bytes = compiler_.compile(
@@ -148,9 +148,9 @@ public:
       return std::move(forward).error();
     std::shared_ptr<emu::KernelObject> backward;
     if (options.backward) {
-      auto compiled =
-          object(jit::Pass::Backward, {{plan.spec.dqKernelName(), "LaceBwdParams"},
-                                       {plan.spec.dkdvKernelName(), "LaceBwdParams"}});
+      auto compiled = object(jit::Pass::Backward,
+                             {{plan.spec.dqKernelName(), "LaceBwdParams"},
+                              {plan.spec.dkdvKernelName(), "LaceBwdParams"}});
       if (!compiled)
         return std::move(compiled).error();
       backward = std::move(*compiled);
@@ -169,8 +169,8 @@ public:
         in, in.q.data(), in.k.data(), in.v.data(), run.outputs.o.data());
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(t.q, t.k, t.v, t.o, run.outputs.lse.data(),
-                                      hostSegments(in)))
+      if (auto error = kernel.forward(t.q, t.k, t.v, t.o,
+                                      run.outputs.lse.data(), hostSegments(in)))
         return std::move(*error);
       run.seconds.push_back(secondsSince(start));
     }
@@ -189,12 +189,10 @@ public:
     run.gradients = AttentionGradients::poisoned(in);
     std::vector<float> delta(
         static_cast<std::size_t>(kernel.backwardWorkspaceFloats()));
-    const BackwardTensors t =
-        backwardTensors(in, in.q.data(), in.k.data(), in.v.data(),
-                        run.outputs.o.data(), dout.data(),
-                        run.outputs.lse.data(), run.gradients.dq.data(),
-                        run.gradients.dk.data(), run.gradients.dv.data(),
-                        delta.data());
+    const BackwardTensors t = backwardTensors(
+        in, in.q.data(), in.k.data(), in.v.data(), run.outputs.o.data(),
+        dout.data(), run.outputs.lse.data(), run.gradients.dq.data(),
+        run.gradients.dk.data(), run.gradients.dv.data(), delta.data());
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
       if (auto error = kernel.backward(t, hostSegments(in)))
@@ -240,7 +238,8 @@ private:
 
   /// One loaded object per key for the runtime's lifetime.
   Expected<std::shared_ptr<emu::KernelObject>>
-  loaded(const CacheKey &key, const CacheEntry &entry, const std::string &label) {
+  loaded(const CacheKey &key, const CacheEntry &entry,
+         const std::string &label) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<emu::KernelObject> &slot = objects_[key.hex()];
     if (!slot) {
@@ -274,9 +273,9 @@ createEmulatorRuntime(const RuntimeOptions &options,
   } else if (const char *env = std::getenv("LACE_EMU_SHUFFLE")) {
     shuffleSeed = std::strtoull(env, nullptr, 10);
   }
-  return std::unique_ptr<Runtime>(std::make_unique<EmulatorRuntime>(
-      std::move(cache), std::move(*compiler), options.emulatorWorkers,
-      shuffleSeed));
+  return std::unique_ptr<Runtime>(
+      std::make_unique<EmulatorRuntime>(std::move(cache), std::move(*compiler),
+                                        options.emulatorWorkers, shuffleSeed));
 }
 
 } // namespace lace::api

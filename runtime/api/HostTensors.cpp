@@ -44,8 +44,10 @@ AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
   const ProblemShape &s = in.shape;
   std::mt19937_64 rng(seed);
   in.q = uniformElements(rng, dtype, s.batch * s.seqQ * s.heads * headDim, 2.0);
-  in.k = uniformElements(rng, dtype, s.batch * s.seqK * s.kvHeads * headDim, 2.0);
-  in.v = uniformElements(rng, dtype, s.batch * s.seqK * s.kvHeads * headDim, 2.0);
+  in.k =
+      uniformElements(rng, dtype, s.batch * s.seqK * s.kvHeads * headDim, 2.0);
+  in.v =
+      uniformElements(rng, dtype, s.batch * s.seqK * s.kvHeads * headDim, 2.0);
   if (segments) {
     auto documents = [&](std::vector<std::int32_t> &ids, std::int64_t n) {
       const std::uint64_t longest =
@@ -53,7 +55,8 @@ AttentionInputs randomInputs(const ProblemShape &requested, DType dtype,
       std::int32_t id = 0;
       while (static_cast<std::int64_t>(ids.size()) < n) {
         std::uint64_t length = 1 + rng() % longest;
-        for (; length > 0 && static_cast<std::int64_t>(ids.size()) < n; --length)
+        for (; length > 0 && static_cast<std::int64_t>(ids.size()) < n;
+             --length)
           ids.push_back(id);
         ++id;
       }
@@ -69,8 +72,8 @@ std::vector<std::uint16_t> randomOutputGradient(const AttentionInputs &in,
                                                 std::uint64_t seed) {
   std::mt19937_64 rng(seed ^ 0x6a09e667f3bcc908ULL);
   const ProblemShape &s = in.shape;
-  return uniformElements(rng, in.dtype,
-                         s.batch * s.seqQ * s.heads * in.headDim, 1.0);
+  return uniformElements(rng, in.dtype, s.batch * s.seqQ * s.heads * in.headDim,
+                         1.0);
 }
 
 AttentionGradients AttentionGradients::poisoned(const AttentionInputs &in) {
@@ -97,8 +100,9 @@ double median(std::vector<double> values) {
 AttentionOutputs AttentionOutputs::poisoned(const AttentionInputs &in) {
   const ProblemShape &s = in.shape;
   AttentionOutputs out;
-  out.o.assign(static_cast<std::size_t>(s.batch * s.seqQ * s.heads * in.headDim),
-               0xffff); // NaN in fp16 and bf16
+  out.o.assign(
+      static_cast<std::size_t>(s.batch * s.seqQ * s.heads * in.headDim),
+      0xffff); // NaN in fp16 and bf16
   out.lse.assign(static_cast<std::size_t>(s.batch * s.heads * s.seqQ),
                  std::numeric_limits<float>::quiet_NaN());
   return out;

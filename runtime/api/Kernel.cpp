@@ -53,9 +53,9 @@ std::optional<Error> checkTensor(const char *name, const TensorRef &t,
   if (!t.data)
     return Error(call + ": " + name + " is null");
   if (t.shape != expected)
-    return Error(call + ": " + name + " has shape " +
-                 shapeText(t.shape) + ", the kernel was planned for " +
-                 shapeText(expected) + " ([batch, seq, heads, head_dim])");
+    return Error(call + ": " + name + " has shape " + shapeText(t.shape) +
+                 ", the kernel was planned for " + shapeText(expected) +
+                 " ([batch, seq, heads, head_dim])");
   if (t.strides[3] != 1)
     return Error(call + ": " + name +
                  " must be contiguous in head_dim (stride " +
@@ -81,17 +81,16 @@ std::optional<Error> checkSegments(const KernelPlan &plan,
                    " uses segment ids: pass them (SegmentIdsRef)");
     if (!segments.k && plan.shape.seqK != plan.shape.seqQ)
       return Error(call + ": seq_k differs from seq_q: pass the key segment "
-                   "ids too");
+                          "ids too");
   }
   return std::nullopt;
 }
 } // namespace
 
-std::optional<Error> Kernel::checkArguments(const TensorRef &q,
-                                            const TensorRef &k,
-                                            const TensorRef &v,
-                                            const TensorRef &o,
-                                            const SegmentIdsRef &segments) const {
+std::optional<Error>
+Kernel::checkArguments(const TensorRef &q, const TensorRef &k,
+                       const TensorRef &v, const TensorRef &o,
+                       const SegmentIdsRef &segments) const {
   if (auto error = checkSegments(plan_, segments, "forward"))
     return error;
   const ProblemShape &s = plan_.shape;
@@ -124,8 +123,9 @@ Kernel::checkBackwardArguments(const BackwardTensors &t,
   for (auto [name, tensor, shape] :
        {std::tuple{"q", &t.q, &queries}, std::tuple{"k", &t.k, &keys},
         std::tuple{"v", &t.v, &keys}, std::tuple{"o", &t.o, &queries},
-        std::tuple{"dout", &t.dout, &queries}, std::tuple{"dq", &t.dq, &queries},
-        std::tuple{"dk", &t.dk, &keys}, std::tuple{"dv", &t.dv, &keys}})
+        std::tuple{"dout", &t.dout, &queries},
+        std::tuple{"dq", &t.dq, &queries}, std::tuple{"dk", &t.dk, &keys},
+        std::tuple{"dv", &t.dv, &keys}})
     if (auto error = checkTensor(name, *tensor, *shape, call))
       return error;
   if (!t.lse)
@@ -133,8 +133,8 @@ Kernel::checkBackwardArguments(const BackwardTensors &t,
   if (!t.delta)
     return Error(call + ": delta is null (a workspace of " +
                  std::to_string(backwardWorkspaceFloats()) + " floats)");
-  for (auto [name, tensor] : {std::pair{"dq", &t.dq}, std::pair{"dk", &t.dk},
-                              std::pair{"dv", &t.dv}})
+  for (auto [name, tensor] :
+       {std::pair{"dq", &t.dq}, std::pair{"dk", &t.dk}, std::pair{"dv", &t.dv}})
     for (const TensorRef *input : {&t.q, &t.k, &t.v, &t.o, &t.dout})
       if (tensor->data == input->data)
         return Error(call + ": " + name +
@@ -290,8 +290,7 @@ CacheKey kernelKey(const KernelPlan &plan, jit::Pass pass,
                              std::move(options));
 }
 
-const KernelKeys::Entry &KernelKeys::get(const KernelPlan &plan,
-                                         jit::Pass pass,
+const KernelKeys::Entry &KernelKeys::get(const KernelPlan &plan, jit::Pass pass,
                                          const std::string &compilerIdentity,
                                          const std::string &target) {
   // Every field of the spec the source depends on, length-prefixed.
@@ -326,9 +325,9 @@ Expected<CachedKernel> findOrCompile(KernelCache &cache, const CacheKey &key,
     out.compiled = true;
     const auto start = std::chrono::steady_clock::now();
     Expected<Payload> payload = compile();
-    out.seconds = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
+    out.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     return payload;
   });
   if (!entry)

@@ -25,7 +25,8 @@ namespace lace {
 namespace {
 
 template <class T>
-void writeList(std::string &out, const std::string &key, const std::vector<T> &values) {
+void writeList(std::string &out, const std::string &key,
+               const std::vector<T> &values) {
   out += key;
   out += ' ';
   out += std::to_string(values.size());
@@ -73,11 +74,11 @@ std::string writeBundle(const std::vector<BundledPlan> &plans) {
     const LayoutTables &l = p.layout;
     out += "plan\n";
     writeLine(out, "pattern", p.pattern);
-    writeLine(out, "shape",
-              std::to_string(p.shape.batch) + " " + std::to_string(p.shape.heads) +
-                  " " + std::to_string(p.shape.kvHeads) + " " +
-                  std::to_string(p.shape.seqQ) + " " +
-                  std::to_string(p.shape.seqK));
+    writeLine(
+        out, "shape",
+        std::to_string(p.shape.batch) + " " + std::to_string(p.shape.heads) +
+            " " + std::to_string(p.shape.kvHeads) + " " +
+            std::to_string(p.shape.seqQ) + " " + std::to_string(p.shape.seqK));
     writeLine(out, "dtype", std::string(jit::dtypeName(p.spec.dtype)));
     writeLine(out, "head_dim", std::to_string(p.spec.headDim));
     writeLine(out, "tiles",
@@ -168,7 +169,8 @@ public:
 
   template <class T> bool number(std::string_view word, T &value) {
     long long v = 0;
-    auto [end, status] = std::from_chars(word.data(), word.data() + word.size(), v);
+    auto [end, status] =
+        std::from_chars(word.data(), word.data() + word.size(), v);
     if (status != std::errc() || end != word.data() + word.size())
       return fail("expected an integer, found '" + std::string(word) + "'");
     value = static_cast<T>(v);
@@ -346,7 +348,8 @@ Expected<std::vector<BundledPlan>> readBundle(std::string_view text,
                  std::to_string(kBundleVersion) +
                  " (regenerate it with the matching `lace compile`)");
   std::size_t count = 0;
-  if (!r.line(w) || w.size() != 2 || w[0] != "plans" || !r.number(w[1], count)) {
+  if (!r.line(w) || w.size() != 2 || w[0] != "plans" ||
+      !r.number(w[1], count)) {
     r.fail("expected 'plans <count>'");
     return Error(r.error());
   }
@@ -359,8 +362,8 @@ Expected<std::vector<BundledPlan>> readBundle(std::string_view text,
     if (!readPlan(r, plan))
       return Error(r.error());
     if (std::string why = plan.plan.validate(); !why.empty())
-      return Error(name + ": plan " + plan.plan.pattern + " is inconsistent: " +
-                   why);
+      return Error(name + ": plan " + plan.plan.pattern +
+                   " is inconsistent: " + why);
   }
   if (!r.atEnd())
     return Error(name + ": unexpected data after the last plan");

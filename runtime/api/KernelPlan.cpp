@@ -43,8 +43,7 @@ std::int64_t LayoutTables::nonEmptyTiles(std::int32_t layout) const {
   if (form == Form::BSR)
     return bsrRowPtr[first + numRows] - bsrRowPtr[first];
   std::int64_t tiles = 0;
-  for (std::int32_t r = rowOffsets[first]; r < rowOffsets[first + numRows];
-       ++r)
+  for (std::int32_t r = rowOffsets[first]; r < rowOffsets[first + numRows]; ++r)
     tiles += runs[3 * r + 1] - runs[3 * r];
   return tiles;
 }
@@ -67,8 +66,7 @@ std::string LayoutTables::validate(std::int64_t heads) const {
       return "head " + std::to_string(h) + " names layout " +
              std::to_string(headToLayout[h]) + " of " +
              std::to_string(numLayouts);
-  const std::size_t rows =
-      static_cast<std::size_t>(numLayouts) * (numRows + 1);
+  const std::size_t rows = static_cast<std::size_t>(numLayouts) * (numRows + 1);
   const bool isRuns = form == Form::Runs;
   const std::vector<std::int32_t> &offsets = isRuns ? rowOffsets : bsrRowPtr;
   const std::int64_t entries =
@@ -124,18 +122,21 @@ double KernelPlan::computedFlops() const {
   std::vector<double> perLayout(static_cast<std::size_t>(l.numLayouts), 0.0);
   for (std::int32_t g = 0; g < l.numLayouts; ++g)
     for (std::int32_t r = 0; r < l.numRows; ++r) {
-      const std::int64_t rows =
-          std::min<std::int64_t>(t.blockM, shape.seqQ - std::int64_t{r} * t.blockM);
-      const std::size_t slot = static_cast<std::size_t>(g) * (l.numRows + 1) + r;
+      const std::int64_t rows = std::min<std::int64_t>(
+          t.blockM, shape.seqQ - std::int64_t{r} * t.blockM);
+      const std::size_t slot =
+          static_cast<std::size_t>(g) * (l.numRows + 1) + r;
       std::int64_t cols = 0;
       if (l.form == LayoutTables::Form::Runs) {
-        for (std::int32_t i = l.rowOffsets[slot]; i < l.rowOffsets[slot + 1]; ++i)
+        for (std::int32_t i = l.rowOffsets[slot]; i < l.rowOffsets[slot + 1];
+             ++i)
           cols += columns(l.runs[3 * i], l.runs[3 * i + 1]);
       } else {
         for (std::int32_t i = l.bsrRowPtr[slot]; i < l.bsrRowPtr[slot + 1]; ++i)
           cols += columns(l.bsrColIdx[i], l.bsrColIdx[i] + 1);
       }
-      perLayout[static_cast<std::size_t>(g)] += static_cast<double>(rows * cols);
+      perLayout[static_cast<std::size_t>(g)] +=
+          static_cast<double>(rows * cols);
     }
   double elements = 0;
   for (std::int32_t g : l.headToLayout)
@@ -168,8 +169,8 @@ std::string KernelPlan::validate() const {
   if (transposed.numRows != kTiles || transposed.numCols != qTiles ||
       transposed.numLayouts != layout.numLayouts ||
       transposed.headToLayout != layout.headToLayout)
-    return "transposed layout: " + std::to_string(transposed.numRows) +
-           " x " + std::to_string(transposed.numCols) + " tiles of " +
+    return "transposed layout: " + std::to_string(transposed.numRows) + " x " +
+           std::to_string(transposed.numCols) + " tiles of " +
            std::to_string(transposed.numLayouts) +
            " layouts does not transpose the layout";
   if (std::string why = transposed.validate(shape.heads); !why.empty())

@@ -69,7 +69,7 @@ const char *lace_runtime_backend(const lace_runtime *runtime) {
   if (!runtime)
     return "";
   return runtime->runtime->backend() == lace::Backend::Cuda ? "cuda"
-                                                             : "emulator";
+                                                            : "emulator";
 }
 
 namespace {
@@ -111,31 +111,29 @@ lace_status lace_runtime_load_with_backward(lace_runtime *runtime,
 
 void lace_runtime_free(lace_runtime *runtime) { delete runtime; }
 
-lace_status lace_kernel_forward_packed(const lace_kernel *kernel,
-                                       const lace_tensor *q,
-                                       const lace_tensor *k,
-                                       const lace_tensor *v,
-                                       const lace_tensor *o, float *lse,
-                                       const int32_t *q_segments,
-                                       const int32_t *k_segments, void *stream,
-                                       float scale) {
+lace_status
+lace_kernel_forward_packed(const lace_kernel *kernel, const lace_tensor *q,
+                           const lace_tensor *k, const lace_tensor *v,
+                           const lace_tensor *o, float *lse,
+                           const int32_t *q_segments, const int32_t *k_segments,
+                           void *stream, float scale) {
   if (!kernel || !q || !k || !v || !o)
     return failNull("lace_kernel_forward", !kernel ? "kernel"
                                            : !q    ? "q"
                                            : !k    ? "k"
                                            : !v    ? "v"
                                                    : "o");
-  if (auto error = kernel->kernel->forward(ref(*q), ref(*k), ref(*v), ref(*o),
-                                           lse, {q_segments, k_segments},
-                                           stream, scale))
+  if (auto error =
+          kernel->kernel->forward(ref(*q), ref(*k), ref(*v), ref(*o), lse,
+                                  {q_segments, k_segments}, stream, scale))
     return fail(*error);
   return LACE_OK;
 }
 
-lace_status lace_kernel_forward(const lace_kernel *kernel,
-                                const lace_tensor *q, const lace_tensor *k,
-                                const lace_tensor *v, const lace_tensor *o,
-                                float *lse, void *stream, float scale) {
+lace_status lace_kernel_forward(const lace_kernel *kernel, const lace_tensor *q,
+                                const lace_tensor *k, const lace_tensor *v,
+                                const lace_tensor *o, float *lse, void *stream,
+                                float scale) {
   return lace_kernel_forward_packed(kernel, q, k, v, o, lse, nullptr, nullptr,
                                     stream, scale);
 }
@@ -144,15 +142,12 @@ int64_t lace_kernel_backward_workspace(const lace_kernel *kernel) {
   return kernel ? kernel->kernel->backwardWorkspaceFloats() : 0;
 }
 
-lace_status lace_kernel_backward(const lace_kernel *kernel,
-                                 const lace_tensor *q, const lace_tensor *k,
-                                 const lace_tensor *v, const lace_tensor *o,
-                                 const lace_tensor *dout, const float *lse,
-                                 const lace_tensor *dq, const lace_tensor *dk,
-                                 const lace_tensor *dv, float *workspace,
-                                 const int32_t *q_segments,
-                                 const int32_t *k_segments, void *stream,
-                                 float scale) {
+lace_status lace_kernel_backward(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, const lace_tensor *dout,
+    const float *lse, const lace_tensor *dq, const lace_tensor *dk,
+    const lace_tensor *dv, float *workspace, const int32_t *q_segments,
+    const int32_t *k_segments, void *stream, float scale) {
   const char *function = "lace_kernel_backward";
   if (!kernel)
     return failNull(function, "kernel");
@@ -162,8 +157,8 @@ lace_status lace_kernel_backward(const lace_kernel *kernel,
         std::pair{"dk", dk}, std::pair{"dv", dv}})
     if (!tensor)
       return failNull(function, name);
-  lace::BackwardTensors t{ref(*q),  ref(*k),  ref(*v),  ref(*o), ref(*dout),
-                          lse,      ref(*dq), ref(*dk), ref(*dv), workspace};
+  lace::BackwardTensors t{ref(*q), ref(*k),  ref(*v),  ref(*o),  ref(*dout),
+                          lse,     ref(*dq), ref(*dk), ref(*dv), workspace};
   if (auto error =
           kernel->kernel->backward(t, {q_segments, k_segments}, stream, scale))
     return fail(*error);

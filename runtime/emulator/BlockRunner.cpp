@@ -157,8 +157,7 @@ std::string BlockRunner::describeDeadlock() const {
   }
   if (atBarrier > 0) {
     os << "__syncthreads not reached by every thread: " << atBarrier
-       << " thread(s) wait at it (first: " << threadName(*firstBarrier)
-       << ")";
+       << " thread(s) wait at it (first: " << threadName(*firstBarrier) << ")";
     if (exited > 0)
       os << "; " << exited << " thread(s) exited without reaching it (first: "
          << threadName(*firstExited) << ")";
@@ -227,11 +226,11 @@ void BlockRunner::warpCollective(unsigned mask, int op, CombineFn combine) {
              hexMask(other.collectiveMask));
       break;
     case Status::Done:
-      fail(std::string(opName(op)) + " with mask " + hexMask(mask) +
-           ": lane " + std::to_string(l) + " has exited");
+      fail(std::string(opName(op)) + " with mask " + hexMask(mask) + ": lane " +
+           std::to_string(l) + " has exited");
     case Status::AtBarrier:
-      fail(std::string(opName(op)) + " with mask " + hexMask(mask) +
-           ": lane " + std::to_string(l) +
+      fail(std::string(opName(op)) + " with mask " + hexMask(mask) + ": lane " +
+           std::to_string(l) +
            " waits at __syncthreads instead (divergent warp)");
     default:
       everyoneHere = false;

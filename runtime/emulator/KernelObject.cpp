@@ -31,8 +31,9 @@ std::string emulatorSource(std::string_view kernelSource,
   out += kernelSource;
   for (const KernelEntry &entry : entries)
     out += "\nextern \"C\" __attribute__((visibility(\"default\"))) void\n"
-           "lace_emu_entry_" + entry.name + "(const void *params) {\n  " +
-           entry.name + "(*static_cast<const lace::" + entry.paramsType +
+           "lace_emu_entry_" +
+           entry.name + "(const void *params) {\n  " + entry.name +
+           "(*static_cast<const lace::" + entry.paramsType +
            " *>(params));\n}\n";
   return out;
 }
@@ -52,8 +53,7 @@ int runCommand(const std::vector<std::string> &argv,
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(),
-                        environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0)
     return -1;
@@ -108,8 +108,13 @@ Expected<HostCompiler> HostCompiler::find() {
     // -O1: a third of -O2's compile time for the same kernel speed here
     // (the emulator's time goes to fiber switches and collectives);
     // hidden visibility keeps each object's symbols to itself.
-    compiler.flags_ = {"-std=c++17", "-O1", "-fPIC", "-shared",
-                       "-fvisibility=hidden", "-fno-strict-aliasing", "-w"};
+    compiler.flags_ = {"-std=c++17",
+                       "-O1",
+                       "-fPIC",
+                       "-shared",
+                       "-fvisibility=hidden",
+                       "-fno-strict-aliasing",
+                       "-w"};
     ScratchDir scratch;
     if (scratch.path.empty()) {
       found = Error("emulator: cannot create a temporary directory");
@@ -130,8 +135,8 @@ Expected<HostCompiler> HostCompiler::find() {
   return *found;
 }
 
-Expected<std::vector<char>> HostCompiler::compile(std::string_view source,
-                                                  const std::string &label) const {
+Expected<std::vector<char>>
+HostCompiler::compile(std::string_view source, const std::string &label) const {
   ScratchDir scratch;
   if (scratch.path.empty())
     return Error("emulator: cannot create a temporary directory");
@@ -153,8 +158,10 @@ Expected<std::vector<char>> HostCompiler::compile(std::string_view source,
   const int rc = runCommand(argv, logPath.string());
   if (rc != 0) {
     const std::string kept = jit::dumpSource(source, label, ".emu.cpp");
-    return Error("emulator: compiling " + label + " with the host compiler "
-                     "failed; source: " + kept,
+    return Error("emulator: compiling " + label +
+                     " with the host compiler "
+                     "failed; source: " +
+                     kept,
                  "command: " + joined(argv) + "\nlog:\n" + readText(logPath));
   }
   std::ifstream in(objectPath, std::ios::binary);
@@ -186,8 +193,8 @@ KernelObject::load(const std::vector<char> &sharedObject,
   const std::string path = "/proc/self/fd/" + std::to_string(object->memfd_);
   object->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!object->handle_)
-    return Error("emulator: loading kernel object " + label + " failed: " +
-                 dlerror());
+    return Error("emulator: loading kernel object " + label +
+                 " failed: " + dlerror());
   object->label_ = label;
   auto bind = reinterpret_cast<int (*)(const Hooks *)>(
       dlsym(object->handle_, "lace_emu_bind"));

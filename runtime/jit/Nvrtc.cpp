@@ -152,8 +152,8 @@ PtxasInfo parsePtxasInfo(std::string_view log, std::string_view name) {
     }
     if (std::size_t at = line.find(kProperties); at != std::string_view::npos) {
       std::string_view function = line.substr(at + kProperties.size());
-      while (!function.empty() && (function.back() == ' ' ||
-                                   function.back() == '\r'))
+      while (!function.empty() &&
+             (function.back() == ' ' || function.back() == '\r'))
         function.remove_suffix(1);
       inProperties = function == name;
       counted = inProperties || std::find(entries.begin(), entries.end(),

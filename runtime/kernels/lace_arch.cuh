@@ -158,8 +158,8 @@ __device__ __forceinline__ void unpack2<half>(unsigned bits, float &lo,
 }
 
 template <>
-__device__ __forceinline__ void unpack2<__nv_bfloat16>(unsigned bits,
-                                                       float &lo, float &hi) {
+__device__ __forceinline__ void unpack2<__nv_bfloat16>(unsigned bits, float &lo,
+                                                       float &hi) {
   const float2 f =
       __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&bits));
   lo = f.x;

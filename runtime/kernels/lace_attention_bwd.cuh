@@ -85,8 +85,8 @@ struct DkdvTile
   /// Q/dO ring depth: one tile computed while the next lands.
   static constexpr int kStages = 2;
   static constexpr int kQChunk = 32;
-  static constexpr int kQPart = kQChunk / kParts; ///< phase A queries/warp
-  static constexpr int kPartTiles = kQPart / 8;   ///< n-tiles of S^T
+  static constexpr int kQPart = kQChunk / kParts;    ///< phase A queries/warp
+  static constexpr int kPartTiles = kQPart / 8;      ///< n-tiles of S^T
   static constexpr int kDimPart = kHeadDim / kParts; ///< phase B dims/warp
   static constexpr int kDimPartTiles = kDimPart / 8;
   /// The P^T and dS^T tiles of a chunk: [block_n keys][32 queries].
@@ -99,8 +99,7 @@ struct DkdvTile
   static constexpr int kSmemBytes =
       (2 * kKVElems + 2 * kStages * kQElems) * kElemBytes + 2 * kChunkBytes +
       2 * kStages * kBlockM * 4;
-  static constexpr int kAccRegisters =
-      (2 * kDimPartTiles + 2 * kPartTiles) * 4;
+  static constexpr int kAccRegisters = (2 * kDimPartTiles + 2 * kPartTiles) * 4;
 
   static_assert(kBlockN % 16 == 0 && kBlockN >= 16 && kBlockN <= 256,
                 "block_n must give whole 16-key groups (1 to 16 of them)");
@@ -137,9 +136,9 @@ __device__ __forceinline__ float lse_log2(const LaceFwdParams &p, int b, int h,
 /// and P on return, `dp` holds dO.V on entry and dS on return (before the
 /// final multiplication by the softmax scale, done once on the sums).
 template <class Pattern>
-__device__ __forceinline__ void probability_and_grad(
-    float &s, float &dp, bool dead, float scale, float lse2, float delta,
-    int b, int h, int q, int k) {
+__device__ __forceinline__ void
+probability_and_grad(float &s, float &dp, bool dead, float scale, float lse2,
+                     float delta, int b, int h, int q, int k) {
   constexpr float kLog2e = 1.4426950408889634f;
   const float x = s * scale;
   float t = x, slope = 1.f;
@@ -261,12 +260,12 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
   // D = rowsum(dO * O) while the copies fly: each warp its own rows, the
   // lanes across head_dim in 16-byte chunks, summed in a fixed order.
   {
-    const T *o_rows = static_cast<const T *>(p.o) + b * p.o_stride_b +
-                      h * p.o_stride_h;
+    const T *o_rows =
+        static_cast<const T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
     const T *do_rows = static_cast<const T *>(bp.dout) + b * bp.do_stride_b +
                        h * bp.do_stride_h;
-    for (int r = warp * Tile::kRowsPerWarp;
-         r < (warp + 1) * Tile::kRowsPerWarp; ++r) {
+    for (int r = warp * Tile::kRowsPerWarp; r < (warp + 1) * Tile::kRowsPerWarp;
+         ++r) {
       const int q = q_begin + r;
       float sum = 0.f;
       if (q < p.seq_q)
@@ -300,8 +299,8 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
   for (int mt = 0; mt < kMT; ++mt) {
 #pragma unroll
     for (int half_row = 0; half_row < 2; ++half_row) {
-      const int r = warp * Tile::kRowsPerWarp + mt * 16 + half_row * 8 +
-                    lane / 4;
+      const int r =
+          warp * Tile::kRowsPerWarp + mt * 16 + half_row * 8 + lane / 4;
       row_lse2[mt][half_row] = lse_log2(p, b, h, q_begin + r);
       row_delta[mt][half_row] = s_delta[r];
     }
@@ -382,13 +381,13 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
             if (partial)
               dead = dead || !Pattern::live(p, b, h, q, k);
           }
-          probability_and_grad<Pattern>(
-              s[mt][nt][e], dp[mt][nt][e], dead, p.softmax_scale,
-              row_lse2[mt][e / 2], row_delta[mt][e / 2], b, h, q, k);
+          probability_and_grad<Pattern>(s[mt][nt][e], dp[mt][nt][e], dead,
+                                        p.softmax_scale, row_lse2[mt][e / 2],
+                                        row_delta[mt][e / 2], b, h, q, k);
         }
 
-    // dQ += dS K: dS's accumulators are the A fragment (as P in the
-    // forward); K read transposed is the B fragment (as V in the forward).
+        // dQ += dS K: dS's accumulators are the A fragment (as P in the
+        // forward); K read transposed is the B fragment (as V in the forward).
 #pragma unroll
     for (int kk = 0; kk < Tile::kBlockN / 16; ++kk) {
       unsigned a[kMT][4];
@@ -406,8 +405,7 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           arch::mma_m16n8k16<T>(acc_dq[mt][2 * dpair], a[mt], bk[0], bk[1]);
-          arch::mma_m16n8k16<T>(acc_dq[mt][2 * dpair + 1], a[mt], bk[2],
-                                bk[3]);
+          arch::mma_m16n8k16<T>(acc_dq[mt][2 * dpair + 1], a[mt], bk[2], bk[3]);
         }
       }
     }
@@ -460,10 +458,8 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
   const unsigned s_do = s_q + Tile::kStages * kQBytes;
   const unsigned s_p = s_do + Tile::kStages * kQBytes;
   const unsigned s_ds = s_p + Tile::kChunkBytes;
-  unsigned char *chunk_base =
-      smem + 2 * kKVBytes + 2 * Tile::kStages * kQBytes;
-  float *s_lse2 =
-      reinterpret_cast<float *>(chunk_base + 2 * Tile::kChunkBytes);
+  unsigned char *chunk_base = smem + 2 * kKVBytes + 2 * Tile::kStages * kQBytes;
+  float *s_lse2 = reinterpret_cast<float *>(chunk_base + 2 * Tile::kChunkBytes);
   // s_delta follows s_lse2 by kRowsStaged floats: one index reaches both.
   constexpr int kRowsStaged = Tile::kStages * Tile::kBlockM;
   float *s_delta = s_lse2 + kRowsStaged;
@@ -484,8 +480,8 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
   // with the copies). The copies' addressing is rebuilt per tile rather
   // than kept in registers across the loop.
   auto issue_next = [&](int into) -> Issued {
-    const Issued issued{load.h, load.tiles.col,
-                        load.tiles.kind == kTilePartial, true};
+    const Issued issued{load.h, load.tiles.col, load.tiles.kind == kTilePartial,
+                        true};
     const int q0 = issued.tile * Tile::kBlockM;
     TileCopy<Tile, Tile::kBlockM>(tid, p.q_stride_s)
         .issue(s_q + into * kQBytes,
@@ -601,22 +597,22 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
             const int k = lane_key0 + (e / 2) * 8;
             bool dead = false;
             if (current.partial)
-              dead = q >= p.seq_q || k >= p.seq_k ||
-                     !Pattern::live(p, b, h, q, k);
-            probability_and_grad<Pattern>(
-                s[nt][e], dp[nt][e], dead, p.softmax_scale,
-                s_lse2[row_base + r], s_lse2[kRowsStaged + row_base + r], b,
-                h, q, k);
+              dead =
+                  q >= p.seq_q || k >= p.seq_k || !Pattern::live(p, b, h, q, k);
+            probability_and_grad<Pattern>(s[nt][e], dp[nt][e], dead,
+                                          p.softmax_scale, s_lse2[row_base + r],
+                                          s_lse2[kRowsStaged + row_base + r], b,
+                                          h, q, k);
           }
-        // Two 16-bit values per store: (key row, query column pair).
+          // Two 16-bit values per store: (key row, query column pair).
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
           for (int half_row = 0; half_row < 2; ++half_row) {
             const int row = group * 16 + half_row * 8 + lane / 4;
             const int column = part * Tile::kQPart + nt * 8 + 2 * (lane % 4);
-            const int at =
-                (Chunk::offset(row, column / 8) + column % 8) * Tile::kElemBytes;
+            const int at = (Chunk::offset(row, column / 8) + column % 8) *
+                           Tile::kElemBytes;
             *reinterpret_cast<unsigned *>(chunk_base + at) =
                 arch::pack2<T>(s[nt][2 * half_row], s[nt][2 * half_row + 1]);
             *reinterpret_cast<unsigned *>(chunk_base + Tile::kChunkBytes + at) =

@@ -23,8 +23,8 @@ namespace lace {
 template <class Traits>
 struct FwdTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
                           Traits::kWarps * 32> {
-  using Base = SmemTile<typename Traits::Element, Traits::kHeadDim,
-                        Traits::kWarps * 32>;
+  using Base =
+      SmemTile<typename Traits::Element, Traits::kHeadDim, Traits::kWarps * 32>;
   using Element = typename Traits::Element;
   using Base::kDimTiles;
   using Base::kHeadDim;

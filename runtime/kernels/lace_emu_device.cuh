@@ -108,13 +108,14 @@ inline float atomicAdd(float *address, float value) {
 namespace lace {
 namespace emu {
 
-inline void combineShuffle(WarpExchange &x, unsigned mask, const ThreadState &) {
+inline void combineShuffle(WarpExchange &x, unsigned mask,
+                           const ThreadState &) {
   for (unsigned lane = 0; lane < 32; ++lane) {
     if (!(mask >> lane & 1u))
       continue;
     const unsigned source = x.in[lane][1];
-    x.out[lane][0] = source < 32 && (mask >> source & 1u) ? x.in[source][0]
-                                                          : x.in[lane][0];
+    x.out[lane][0] =
+        source < 32 && (mask >> source & 1u) ? x.in[source][0] : x.in[lane][0];
   }
 }
 
@@ -214,7 +215,8 @@ template <int N> inline void cp_async_wait() { emu::bound->cp_async_wait(N); }
 namespace emu {
 
 /// The 16 bytes of shared memory a lane's ldmatrix row address names.
-inline const unsigned char *matrixRow(const ThreadState &self, unsigned offset) {
+inline const unsigned char *matrixRow(const ThreadState &self,
+                                      unsigned offset) {
   if (offset % 16 != 0 || offset + 16 > self.smem_bytes)
     bound->fail("ldmatrix row address outside shared memory or not 16-byte "
                 "aligned");
@@ -274,7 +276,8 @@ inline void combineMma(WarpExchange &x, unsigned mask, const ThreadState &) {
     const unsigned cols[4] = {2 * t, 2 * t, 2 * t + 8, 2 * t + 8};
     for (int r = 0; r < 4; ++r) {
       a[rows[r]][cols[r]] = toFloat<T>(static_cast<unsigned short>(in[r]));
-      a[rows[r]][cols[r] + 1] = toFloat<T>(static_cast<unsigned short>(in[r] >> 16));
+      a[rows[r]][cols[r] + 1] =
+          toFloat<T>(static_cast<unsigned short>(in[r] >> 16));
     }
     b[2 * t][g] = toFloat<T>(static_cast<unsigned short>(in[4]));
     b[2 * t + 1][g] = toFloat<T>(static_cast<unsigned short>(in[4] >> 16));
@@ -333,7 +336,8 @@ inline void mma_m16n8k16(float (&d)[4], const unsigned (&a)[4], unsigned b0,
 
 template <class T> inline unsigned pack2(float lo, float hi);
 template <> inline unsigned pack2<half>(float lo, float hi) {
-  return f16::floatToHalf(lo) | static_cast<unsigned>(f16::floatToHalf(hi)) << 16;
+  return f16::floatToHalf(lo) | static_cast<unsigned>(f16::floatToHalf(hi))
+                                    << 16;
 }
 template <> inline unsigned pack2<__nv_bfloat16>(float lo, float hi) {
   return f16::floatToBfloat16(lo) |

@@ -50,8 +50,8 @@ struct LaceFwdParams {
   const void *k; ///< [batch, seq_k, kv_heads, head_dim]
   const void *v; ///< [batch, seq_k, kv_heads, head_dim]
   void *o;       ///< [batch, seq_q, heads, head_dim], same element type as q
-  float *lse; ///< [batch, heads, seq_q], natural log; -inf for dead rows;
-              ///< may be null (not written)
+  float *lse;    ///< [batch, heads, seq_q], natural log; -inf for dead rows;
+                 ///< may be null (not written)
   long long q_stride_b, q_stride_s, q_stride_h;
   long long k_stride_b, k_stride_s, k_stride_h;
   long long v_stride_b, v_stride_s, v_stride_h;

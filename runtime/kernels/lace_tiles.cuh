@@ -30,7 +30,8 @@ template <class ElementT, int HeadDim, int Threads> struct SmemTile {
                                   : kChunks % 2 == 0 ? 2
                                                      : 1;
   static constexpr int kElemBytes = static_cast<int>(sizeof(Element));
-  static constexpr int kDimTiles = kHeadDim / 8; ///< n-tiles of a [16, d] product
+  static constexpr int kDimTiles =
+      kHeadDim / 8; ///< n-tiles of a [16, d] product
 
   static_assert(sizeof(Element) == 2, "Element must be half or __nv_bfloat16");
   static_assert(kHeadDim % 16 == 0 && kHeadDim >= 32 && kHeadDim <= 256,
@@ -58,8 +59,8 @@ struct TileCursor {
   // The table and the status word are passed to every call rather than
   // kept: kernel parameters need no registers, copies of their addresses
   // would (two 64-bit pointers per cursor).
-  __device__ __forceinline__ void start(const LaceTileTable &table,
-                                        int *status, int layout, int row) {
+  __device__ __forceinline__ void start(const LaceTileTable &table, int *status,
+                                        int layout, int row) {
     valid = false;
     const long long slot =
         static_cast<long long>(layout) * (table.num_rows + 1) + row;

@@ -58,10 +58,12 @@ bool parseRunOption(std::span<const std::string> args, std::size_t &i,
     options.bundle = value;
   } else if (takeValue(args, i, "--index", value)) {
     if (!parseNumber(value, options.index))
-      error = "expected a non-negative integer for --index, got '" + value + "'";
+      error =
+          "expected a non-negative integer for --index, got '" + value + "'";
   } else if (takeValue(args, i, "--device", value)) {
     if (value != "auto" && value != "cuda" && value != "emulator")
-      error = "expected auto, cuda or emulator for --device, got '" + value + "'";
+      error =
+          "expected auto, cuda or emulator for --device, got '" + value + "'";
     options.device = value;
   } else if (takeValue(args, i, "--seed", value)) {
     if (!parseNumber(value, options.seed))
@@ -167,9 +169,8 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
   else
     std::printf("kernel: compiled in %.2f s\n", (*kernel)->compileSeconds());
 
-  AttentionInputs inputs =
-      randomInputs(ps, plan.spec.dtype, plan.spec.headDim, options.seed,
-                   plan.usesSegments);
+  AttentionInputs inputs = randomInputs(ps, plan.spec.dtype, plan.spec.headDim,
+                                        options.seed, plan.usesSegments);
   Expected<HostRun> run =
       (*runtime)->runOnHost(**kernel, inputs, options.repeat);
   if (!run) {
@@ -192,16 +193,16 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
       compareWithReference(*expected, inputs, run->outputs, kTolerance);
   std::printf("check against the float64 reference (seed %llu): output error "
               "%.2e, LSE error %.2e: %s\n",
-              static_cast<unsigned long long>(options.seed),
-              agreement.outError, agreement.lseError,
+              static_cast<unsigned long long>(options.seed), agreement.outError,
+              agreement.lseError,
               agreement.failure.empty()
                   ? "ok"
                   : ("FAILED: " + agreement.failure).c_str());
   const int forwardStatus = agreement.failure.empty() ? 0 : 1;
   if (!options.backward)
     return forwardStatus;
-  return std::max(forwardStatus,
-                  runBackward(**runtime, **kernel, inputs, options, references));
+  return std::max(forwardStatus, runBackward(**runtime, **kernel, inputs,
+                                             options, references));
 }
 
 } // namespace
@@ -224,7 +225,8 @@ int runRun(std::span<const std::string> args) {
     if (!known)
       error = args[i].empty() || args[i][0] != '-'
                   ? "this build has no compiler (LACE_RUNTIME_ONLY): expected "
-                    "--bundle FILE, not '" + args[i] + "'"
+                    "--bundle FILE, not '" +
+                        args[i] + "'"
                   : "unknown option '" + args[i] + "'";
     if (!error.empty())
       return usageError(error);
@@ -241,15 +243,14 @@ int runRun(std::span<const std::string> args) {
                         options.bundle + " holds " +
                         std::to_string(bundle->size()) + " plan(s)");
     const BundledPlan &bundled = (*bundle)[options.index];
-    return runPlan(
-        bundled.plan, options,
-        {[&](const AttentionInputs &inputs) {
-           return referenceForBundle(bundled, inputs);
-         },
-         [&](const AttentionInputs &inputs,
-             const std::vector<std::uint16_t> &dout) {
-           return referenceBackwardForBundle(bundled, inputs, dout);
-         }});
+    return runPlan(bundled.plan, options,
+                   {[&](const AttentionInputs &inputs) {
+                      return referenceForBundle(bundled, inputs);
+                    },
+                    [&](const AttentionInputs &inputs,
+                        const std::vector<std::uint16_t> &dout) {
+                      return referenceBackwardForBundle(bundled, inputs, dout);
+                    }});
   }
 #ifdef LACE_WITH_MLIR
   if (pattern.file.empty())

@@ -3,7 +3,8 @@
 //   auto compiler = lace::Compiler::fromFile("patterns/longformer.lace");
 //   (*compiler)->setParam("window", "256");
 //   auto plan = (*compiler)->plan({.batch = 2, .heads = 16, .seqQ = 8192},
-//                                 {.dtype = lace::DType::BF16, .headDim = 128});
+//                                 {.dtype = lace::DType::BF16, .headDim =
+//                                 128});
 //
 // plan() runs the whole compiler: lowering, specialisation, block
 // classification and layout (lace-pipeline), and kernel code generation.
@@ -14,8 +15,8 @@
 #ifndef LACE_COMPILER_H
 #define LACE_COMPILER_H
 
-#include "lace/Runtime/Error.h"
 #include "lace/Reference.h"
+#include "lace/Runtime/Error.h"
 #include "lace/Runtime/KernelPlan.h"
 
 #include <memory>
@@ -37,8 +38,8 @@ public:
   static Expected<std::unique_ptr<Compiler>> fromFile(const std::string &path);
   /// The same for text held in memory; `name` is the file name diagnostics
   /// show (imports are resolved on disk relative to the working directory).
-  static Expected<std::unique_ptr<Compiler>>
-  fromSource(const std::string &name, std::string text);
+  static Expected<std::unique_ptr<Compiler>> fromSource(const std::string &name,
+                                                        std::string text);
   ~Compiler();
 
   /// The patterns the main file defines, in source order.

@@ -22,7 +22,7 @@ namespace frontend {
 class Instance;
 class SourceManager;
 struct Pattern;
-}
+} // namespace frontend
 
 struct ReferenceOutputs {
   std::vector<double> o;   ///< [b, seq_q, h, d]
@@ -44,21 +44,25 @@ struct ReferenceProblem {
 
   /// `scale` 0 means 1/sqrt(head_dim), as in Kernel::forward.
   static ReferenceProblem of(const AttentionInputs &inputs, float scale = 0.f);
-  std::size_t rowOffset(std::int64_t b, std::int64_t t, std::int64_t h,
-                        std::int64_t heads) const {
-    return static_cast<std::size_t>(
-        ((b * (heads == shape.heads ? shape.seqQ : shape.seqK) + t) * heads +
-         h) *
-        headDim);
+  /// Element offset of query row (b, i, h) in q, o and dO.
+  std::size_t queryOffset(std::int64_t b, std::int64_t i,
+                          std::int64_t h) const {
+    return static_cast<std::size_t>(((b * shape.seqQ + i) * shape.heads + h) *
+                                    headDim);
+  }
+  /// Element offset of key row (b, j, kv head) in k and v.
+  std::size_t keyOffset(std::int64_t b, std::int64_t j, std::int64_t h) const {
+    return static_cast<std::size_t>(((b * shape.seqK + j) * shape.kvHeads + h) *
+                                    headDim);
   }
   const double *qRow(std::int64_t b, std::int64_t i, std::int64_t h) const {
-    return &q[rowOffset(b, i, h, shape.heads)];
+    return &q[queryOffset(b, i, h)];
   }
   const double *kRow(std::int64_t b, std::int64_t j, std::int64_t h) const {
-    return &k[rowOffset(b, j, h, shape.kvHeads)];
+    return &k[keyOffset(b, j, h)];
   }
   const double *vRow(std::int64_t b, std::int64_t j, std::int64_t h) const {
-    return &v[rowOffset(b, j, h, shape.kvHeads)];
+    return &v[keyOffset(b, j, h)];
   }
 };
 
@@ -103,18 +107,17 @@ Expected<ReferenceGradients> referenceBackwardFor(
 Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,
                                               const AttentionInputs &inputs,
                                               float scale = 0.f);
-Expected<ReferenceGradients>
-referenceBackwardForBundle(const BundledPlan &bundled,
-                           const AttentionInputs &inputs,
-                           const std::vector<std::uint16_t> &dout,
-                           float scale = 0.f);
+Expected<ReferenceGradients> referenceBackwardForBundle(
+    const BundledPlan &bundled, const AttentionInputs &inputs,
+    const std::vector<std::uint16_t> &dout, float scale = 0.f);
 
 /// How far a kernel's outputs are from the reference.
 struct Agreement {
-  double outError = 0; ///< ||o - ref|| / ||ref|| (Frobenius)
-  double lseError = 0; ///< the same over rows with a live key
-  std::int64_t nonFinite = 0;     ///< NaN/inf in O, NaN in LSE (unwritten too)
-  std::int64_t deadRowErrors = 0; ///< LSE -inf where the reference is not, or back
+  double outError = 0;        ///< ||o - ref|| / ||ref|| (Frobenius)
+  double lseError = 0;        ///< the same over rows with a live key
+  std::int64_t nonFinite = 0; ///< NaN/inf in O, NaN in LSE (unwritten too)
+  std::int64_t deadRowErrors =
+      0; ///< LSE -inf where the reference is not, or back
   /// Empty when every check holds under `tolerance`, else what failed.
   std::string failure;
 };

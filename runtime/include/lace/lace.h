@@ -95,21 +95,19 @@ void lace_runtime_free(lace_runtime *runtime);
 /* O = attention(q, k, v) under the pattern; lse (may be NULL) receives the
  * contiguous [batch, heads, seq_q] log-sum-exp. scale 0: 1/sqrt(head_dim).
  * stream: a CUstream or NULL (ignored by the emulator). */
-lace_status lace_kernel_forward(const lace_kernel *kernel,
-                                const lace_tensor *q, const lace_tensor *k,
-                                const lace_tensor *v, const lace_tensor *o,
-                                float *lse, void *stream, float scale);
+lace_status lace_kernel_forward(const lace_kernel *kernel, const lace_tensor *q,
+                                const lace_tensor *k, const lace_tensor *v,
+                                const lace_tensor *o, float *lse, void *stream,
+                                float scale);
 /* The same for patterns with `segment` (packed documents): int32 segment
  * ids per query token [seq_q] and per key token [seq_k] (k NULL: the q
  * ids), shared by every batch row; device memory for CUDA. */
-lace_status lace_kernel_forward_packed(const lace_kernel *kernel,
-                                       const lace_tensor *q,
-                                       const lace_tensor *k,
-                                       const lace_tensor *v,
-                                       const lace_tensor *o, float *lse,
-                                       const int32_t *q_segments,
-                                       const int32_t *k_segments, void *stream,
-                                       float scale);
+lace_status
+lace_kernel_forward_packed(const lace_kernel *kernel, const lace_tensor *q,
+                           const lace_tensor *k, const lace_tensor *v,
+                           const lace_tensor *o, float *lse,
+                           const int32_t *q_segments, const int32_t *k_segments,
+                           void *stream, float scale);
 /* Floats of the workspace lace_kernel_backward needs (batch * heads *
  * seq_q). */
 int64_t lace_kernel_backward_workspace(const lace_kernel *kernel);
@@ -120,15 +118,12 @@ int64_t lace_kernel_backward_workspace(const lace_kernel *kernel);
  * no floating-point atomics, the same bits on every run. Segment ids as
  * for lace_kernel_forward_packed (NULL for patterns without `segment`).
  * Needs a kernel from lace_runtime_load_with_backward. */
-lace_status lace_kernel_backward(const lace_kernel *kernel,
-                                 const lace_tensor *q, const lace_tensor *k,
-                                 const lace_tensor *v, const lace_tensor *o,
-                                 const lace_tensor *dout, const float *lse,
-                                 const lace_tensor *dq, const lace_tensor *dk,
-                                 const lace_tensor *dv, float *workspace,
-                                 const int32_t *q_segments,
-                                 const int32_t *k_segments, void *stream,
-                                 float scale);
+lace_status lace_kernel_backward(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, const lace_tensor *dout,
+    const float *lse, const lace_tensor *dq, const lace_tensor *dk,
+    const lace_tensor *dv, float *workspace, const int32_t *q_segments,
+    const int32_t *k_segments, void *stream, float scale);
 void lace_kernel_free(lace_kernel *kernel);
 
 #ifdef __cplusplus

@@ -112,9 +112,9 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
   ASSERT_TRUE(generated.instance);
   ASSERT_FALSE(generated.functions.liveBody.empty());
 
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("lace-codegen-" + std::to_string(getpid()) +
-                               "-" + GetParam().name);
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("lace-codegen-" + std::to_string(getpid()) + "-" + GetParam().name);
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "pattern.cpp")
       << "#include <cmath>\n#define __device__\n#define __forceinline__ "
@@ -132,17 +132,16 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
               ? "  return 1.0f;\n"
               : generated.functions.scoreGradBody)
       << "}\n";
-  std::string command = std::string(LACE_HOST_CXX) +
-                        " -std=c++17 -O1 -shared -fPIC -o " +
-                        (dir / "pattern.so").string() + " " +
-                        (dir / "pattern.cpp").string() + " 2> " +
-                        (dir / "compile.log").string();
+  std::string command =
+      std::string(LACE_HOST_CXX) + " -std=c++17 -O1 -shared -fPIC -o " +
+      (dir / "pattern.so").string() + " " + (dir / "pattern.cpp").string() +
+      " 2> " + (dir / "compile.log").string();
   ASSERT_EQ(std::system(command.c_str()), 0)
       << "host compile failed; see " << (dir / "compile.log").string();
   void *handle = dlopen((dir / "pattern.so").c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_TRUE(handle) << dlerror();
-  auto live = reinterpret_cast<bool (*)(int, int, int, int)>(
-      dlsym(handle, "live"));
+  auto live =
+      reinterpret_cast<bool (*)(int, int, int, int)>(dlsym(handle, "live"));
   auto score = reinterpret_cast<float (*)(float, int, int, int, int)>(
       dlsym(handle, "score"));
   auto scoreGrad = reinterpret_cast<float (*)(float, int, int, int, int)>(
@@ -188,7 +187,8 @@ TEST_P(LibraryKernel, CompilesThroughNvrtcWithoutSpills) {
   lace::Expected<const lace::jit::Nvrtc *> nvrtc = lace::jit::Nvrtc::load();
 #ifndef LACE_JIT_REQUIRE_NVRTC
   if (!nvrtc)
-    GTEST_SKIP() << "no CUDA toolkit at configure time: " << nvrtc.error().str();
+    GTEST_SKIP() << "no CUDA toolkit at configure time: "
+                 << nvrtc.error().str();
 #endif
   ASSERT_TRUE(nvrtc) << nvrtc.error().str();
   std::unique_ptr<Generated> owner =
@@ -248,7 +248,8 @@ TEST_P(LibraryKernel, BackwardCompilesThroughNvrtcWithoutSpills) {
   lace::Expected<const lace::jit::Nvrtc *> nvrtc = lace::jit::Nvrtc::load();
 #ifndef LACE_JIT_REQUIRE_NVRTC
   if (!nvrtc)
-    GTEST_SKIP() << "no CUDA toolkit at configure time: " << nvrtc.error().str();
+    GTEST_SKIP() << "no CUDA toolkit at configure time: "
+                 << nvrtc.error().str();
 #endif
   ASSERT_TRUE(nvrtc) << nvrtc.error().str();
   std::unique_ptr<Generated> owner =
@@ -284,7 +285,7 @@ TEST_P(LibraryKernel, BackwardCompilesThroughNvrtcWithoutSpills) {
         // 64-entry set (512 bytes), which ptxas counts in its caller's.
         const int allowedStack =
             spec.helpers.find("lace_random_live") != std::string::npos ? 512
-                                                                      : 0;
+                                                                       : 0;
         for (const lace::jit::PtxasInfo *info : {&dq, &dkdv}) {
           EXPECT_EQ(info->spillStores, 0) << kernel->log;
           EXPECT_EQ(info->spillLoads, 0) << kernel->log;

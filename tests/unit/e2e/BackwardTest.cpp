@@ -48,9 +48,10 @@ BackwardRun runBackward(const lace::Compiler &compiler, const Case &c,
     return {};
   }
   const lace::ProblemShape s = c.shape.resolved();
-  lace::AttentionInputs in = lace::randomInputs(s, c.dtype, c.headDim, c.seed,
-                                                plan->usesSegments);
-  const std::vector<std::uint16_t> dout = lace::randomOutputGradient(in, c.seed);
+  lace::AttentionInputs in =
+      lace::randomInputs(s, c.dtype, c.headDim, c.seed, plan->usesSegments);
+  const std::vector<std::uint16_t> dout =
+      lace::randomOutputGradient(in, c.seed);
   lace::Expected<lace::HostBackward> run =
       runtime.backwardOnHost(**kernel, in, dout);
   if (!run) {
@@ -120,12 +121,14 @@ TEST(RandomBackward, RandomPatternsShapesAndParameters) {
               static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
   auto pick = [&](int lo, int hi) {
-    return static_cast<int>(lo + rng() % static_cast<std::uint64_t>(hi - lo + 1));
+    return static_cast<int>(lo +
+                            rng() % static_cast<std::uint64_t>(hi - lo + 1));
   };
   std::vector<LibraryPattern> pool = lace::testing::libraryPatterns(true);
-  const LibraryPattern document = *std::find_if(
-      pool.begin(), pool.end(),
-      [](const LibraryPattern &p) { return p.name == "document_causal"; });
+  const LibraryPattern document =
+      *std::find_if(pool.begin(), pool.end(), [](const LibraryPattern &p) {
+        return p.name == "document_causal";
+      });
   const lace::jit::TileConfig tileChoices[] = {
       {}, {64, 32, 4, 2}, {32, 64, 2, 3}, {64, 64, 2, 2}};
   // Fixed positions for the cases that must occur in every run: dead rows,
@@ -141,7 +144,8 @@ TEST(RandomBackward, RandomPatternsShapesAndParameters) {
       library = document;
     std::unique_ptr<lace::Compiler> compiler;
     if (library.file.empty()) {
-      auto fromSource = lace::Compiler::fromSource("extra.lace", kExtraPatterns);
+      auto fromSource =
+          lace::Compiler::fromSource("extra.lace", kExtraPatterns);
       ASSERT_TRUE(fromSource) << fromSource.error().str();
       compiler = std::move(*fromSource);
       ASSERT_FALSE(compiler->select(library.name));
@@ -293,10 +297,9 @@ TEST(BackwardArguments, BadArgumentsAreClearErrors) {
   std::vector<std::uint16_t> dout = lace::randomOutputGradient(in, 1);
   std::vector<float> delta(128);
   auto good = [&] {
-    return lace::backwardTensors(in, in.q.data(), in.k.data(), in.v.data(),
-                                 out.o.data(), dout.data(), out.lse.data(),
-                                 g.dq.data(), g.dk.data(), g.dv.data(),
-                                 delta.data());
+    return lace::backwardTensors(
+        in, in.q.data(), in.k.data(), in.v.data(), out.o.data(), dout.data(),
+        out.lse.data(), g.dq.data(), g.dk.data(), g.dv.data(), delta.data());
   };
   auto message = [](const std::shared_ptr<const lace::Kernel> &k,
                     const lace::BackwardTensors &t) {

@@ -72,7 +72,7 @@ struct Case {
 };
 
 inline std::unique_ptr<lace::Compiler> load(const LibraryPattern &library,
-                                     bool smallParams) {
+                                            bool smallParams) {
   auto compiler = lace::Compiler::fromFile(library.file);
   EXPECT_TRUE(compiler) << compiler.error().str();
   if (!compiler)

@@ -9,10 +9,10 @@
 //===----------------------------------------------------------------------===//
 #include "EndToEndSupport.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -37,8 +37,8 @@ lace::Agreement runCase(const lace::Compiler &compiler, const Case &c) {
     return {};
   }
   const lace::ProblemShape s = c.shape.resolved();
-  lace::AttentionInputs in = lace::randomInputs(s, c.dtype, c.headDim, c.seed,
-                                                plan->usesSegments);
+  lace::AttentionInputs in =
+      lace::randomInputs(s, c.dtype, c.headDim, c.seed, plan->usesSegments);
   lace::Expected<lace::HostRun> run = emulator().runOnHost(**kernel, in);
   if (!run) {
     ADD_FAILURE() << run.error().str();
@@ -105,7 +105,8 @@ TEST(RandomEndToEnd, RandomPatternsShapesAndParameters) {
               static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
   auto pick = [&](int lo, int hi) {
-    return static_cast<int>(lo + rng() % static_cast<std::uint64_t>(hi - lo + 1));
+    return static_cast<int>(lo +
+                            rng() % static_cast<std::uint64_t>(hi - lo + 1));
   };
   std::vector<LibraryPattern> pool = lace::testing::libraryPatterns(true);
   pool.push_back({"", "every_fifth_row_dead"});
@@ -114,8 +115,9 @@ TEST(RandomEndToEnd, RandomPatternsShapesAndParameters) {
       {}, {64, 32, 4, 2}, {32, 64, 2, 3}, {64, 64, 2, 2}};
   // The last trials are packed documents (run-time segment ids).
   const auto document =
-      std::find_if(pool.begin(), pool.end(),
-                   [](const LibraryPattern &p) { return p.name == "document_causal"; });
+      std::find_if(pool.begin(), pool.end(), [](const LibraryPattern &p) {
+        return p.name == "document_causal";
+      });
   ASSERT_NE(document, pool.end());
   constexpr int kTrials = 16, kDocumentTrials = 2;
   for (int trial = 0; trial < kTrials; ++trial) {
@@ -124,7 +126,8 @@ TEST(RandomEndToEnd, RandomPatternsShapesAndParameters) {
                                         : pool[rng() % pool.size()];
     std::unique_ptr<lace::Compiler> compiler;
     if (library.file.empty()) {
-      auto fromSource = lace::Compiler::fromSource("extra.lace", kExtraPatterns);
+      auto fromSource =
+          lace::Compiler::fromSource("extra.lace", kExtraPatterns);
       ASSERT_TRUE(fromSource) << fromSource.error().str();
       compiler = std::move(*fromSource);
       ASSERT_FALSE(compiler->select(library.name));

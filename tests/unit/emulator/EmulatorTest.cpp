@@ -65,8 +65,8 @@ __global__ void writeIndices(const IndexParams &p) {
 
 TEST(Emulator, EveryThreadOfEveryBlockRunsOnceWithItsIndices) {
   std::vector<unsigned> out(3 * 2 * 2 * 4 * 3 * 2, ~0u);
-  ASSERT_FALSE(run(writeIndices, {3, 2, 2}, {4, 3, 2}, IndexParams{out.data()},
-                   0, 2));
+  ASSERT_FALSE(
+      run(writeIndices, {3, 2, 2}, {4, 3, 2}, IndexParams{out.data()}, 0, 2));
   for (unsigned i = 0; i < out.size(); ++i)
     EXPECT_EQ(out[i], (i / 24) * 1000 + i % 24);
 }
@@ -207,9 +207,9 @@ TEST(Emulator, QuadReductionsShufflesAndVotes) {
   std::vector<float> max(64), sum(64);
   std::vector<unsigned> ballot(64);
   std::vector<int> all(64);
-  ASSERT_FALSE(run(warpReductions, {1, 1, 1}, {64, 1, 1},
-                   WarpParams{max.data(), sum.data(), ballot.data(),
-                              all.data()}));
+  ASSERT_FALSE(
+      run(warpReductions, {1, 1, 1}, {64, 1, 1},
+          WarpParams{max.data(), sum.data(), ballot.data(), all.data()}));
   for (int t = 0; t < 64; ++t) {
     float wantMax = -1e9f, wantSum = 0.f;
     for (int i = t / 4 * 4; i < t / 4 * 4 + 4; ++i) {
@@ -252,11 +252,11 @@ template <class T> __global__ void mmaFromLayout(const MmaParams &p) {
   auto pair = [](const unsigned short *m, unsigned i, unsigned j) {
     return m[i] | static_cast<unsigned>(m[j]) << 16;
   };
-  const unsigned a[4] = {pair(p.a, g * 16 + 2 * t, g * 16 + 2 * t + 1),
-                         pair(p.a, (g + 8) * 16 + 2 * t, (g + 8) * 16 + 2 * t + 1),
-                         pair(p.a, g * 16 + 2 * t + 8, g * 16 + 2 * t + 9),
-                         pair(p.a, (g + 8) * 16 + 2 * t + 8,
-                              (g + 8) * 16 + 2 * t + 9)};
+  const unsigned a[4] = {
+      pair(p.a, g * 16 + 2 * t, g * 16 + 2 * t + 1),
+      pair(p.a, (g + 8) * 16 + 2 * t, (g + 8) * 16 + 2 * t + 1),
+      pair(p.a, g * 16 + 2 * t + 8, g * 16 + 2 * t + 9),
+      pair(p.a, (g + 8) * 16 + 2 * t + 8, (g + 8) * 16 + 2 * t + 9)};
   const unsigned b0 = pair(p.b, (2 * t) * 8 + g, (2 * t + 1) * 8 + g);
   const unsigned b1 = pair(p.b, (2 * t + 8) * 8 + g, (2 * t + 9) * 8 + g);
   float d[4] = {p.c[g * 8 + 2 * t], p.c[g * 8 + 2 * t + 1],
@@ -370,10 +370,10 @@ TEST(Emulator, AsyncCopiesLandAtTheirWait) {
   std::vector<unsigned> src(256), before(64), after(64), partial(128);
   for (unsigned i = 0; i < 256; ++i)
     src[i] = i * 3 + 1;
-  ASSERT_FALSE(run(asyncCopies, {1, 1, 1}, {64, 1, 1},
-                   CopyParams{src.data(), before.data(), after.data(),
-                              partial.data()},
-                   2048));
+  ASSERT_FALSE(
+      run(asyncCopies, {1, 1, 1}, {64, 1, 1},
+          CopyParams{src.data(), before.data(), after.data(), partial.data()},
+          2048));
   for (unsigned t = 0; t < 64; ++t) {
     EXPECT_EQ(before[t], 0xffffffffu) << "read before the wait: the poison";
     EXPECT_EQ(partial[t * 2], t < 48 ? src[t * 4] : 0u);

@@ -56,19 +56,24 @@ TEST(KernelSource, IncludesOnlyCudaHeaders) {
   for (const std::string &inc : found)
     EXPECT_TRUE(allowed.count(inc)) << "the source includes " << inc;
   // Each kernel header appears once; the emulator's (lace_emu_*,
-  // lace_float16) are embedded for the emulator's source only.
-  for (const EmbeddedHeader &h : KernelSource::headers()) {
-    const std::string name(h.name);
-    const std::string mark = "// ---- begin " + name;
-    std::size_t first = source.find(mark);
-    if (name.rfind("lace_emu_", 0) == 0 || name == "lace_float16.cuh") {
-      EXPECT_EQ(first, std::string::npos) << name;
-      continue;
+  // lace_float16) are embedded for the emulator's source only, and the
+  // backward's for the backward source only.
+  const std::string backward = KernelSource::generate(spec, Pass::Backward);
+  for (const std::string *text : {&source, &backward})
+    for (const EmbeddedHeader &h : KernelSource::headers()) {
+      const std::string name(h.name);
+      const std::string mark = "// ---- begin " + name;
+      std::size_t first = text->find(mark);
+      if (name.rfind("lace_emu_", 0) == 0 || name == "lace_float16.cuh" ||
+          (text == &source && name == "lace_attention_bwd.cuh")) {
+        EXPECT_EQ(first, std::string::npos) << name;
+        continue;
+      }
+      EXPECT_NE(first, std::string::npos) << name;
+      EXPECT_EQ(text->find(mark, first + 1), std::string::npos) << name;
     }
-    EXPECT_NE(first, std::string::npos) << name;
-    EXPECT_EQ(source.find(mark, first + 1), std::string::npos) << name;
-  }
   EXPECT_EQ(source.find("#pragma once"), std::string::npos);
+  EXPECT_EQ(backward.find("#pragma once"), std::string::npos);
 }
 
 TEST(KernelSource, GeneratesTraitsPatternAndWrapper) {
@@ -124,6 +129,33 @@ TEST(KernelSpec, ValidateSaysWhatIsWrong) {
   EXPECT_NE(why.find("block_n 24"), std::string::npos) << why;
   EXPECT_NE(why.find("stages 1"), std::string::npos) << why;
   EXPECT_NE(why.find("'1bad'"), std::string::npos) << why;
+}
+
+} // namespace
+
+namespace {
+
+TEST(KernelSpec, BackwardLimitsAreSaidBeforeCompiling) {
+  KernelSpec spec;
+  spec.liveExpr = "k <= q";
+  EXPECT_EQ(spec.validate(Pass::Backward), "");
+  EXPECT_EQ(spec.backwardDkdvThreads(), 256); // 4 groups x 2 warps
+  spec.scoreExpr = "30.0f * tanhf(s / 30.0f)";
+  EXPECT_EQ(spec.validate(), "");
+  EXPECT_EQ(spec.validate(Pass::Backward),
+            "the score has no derivative for the backward");
+  spec.scoreGradExpr = "1.0f - tanhf(s / 30.0f) * tanhf(s / 30.0f)";
+  EXPECT_EQ(spec.validate(Pass::Backward), "");
+  spec.headDim = 256;
+  EXPECT_EQ(spec.validate(Pass::Backward),
+            "the backward takes head dims up to 128 (dK and dV of 16 keys per "
+            "warp would not fit in registers at 256)");
+  spec.headDim = 64;
+  spec.tiles = {16, 64, 1, 2};
+  EXPECT_EQ(spec.validate(), "");
+  EXPECT_EQ(spec.validate(Pass::Backward),
+            "the backward needs block_m a multiple of 32 (its dkdv kernel "
+            "takes 32 queries at a time), not 16");
 }
 
 } // namespace

@@ -6,9 +6,9 @@
 // C API reports failures as messages.
 //
 //===----------------------------------------------------------------------===//
+#include "lace/Runtime/Runtime.h"
 #include "lace/Compiler.h"
 #include "lace/Runtime/KernelBundle.h"
-#include "lace/Runtime/Runtime.h"
 #include "lace/lace.h"
 
 #include <gtest/gtest.h>
@@ -99,8 +99,8 @@ TEST(Plan, BadShapesAndOptionsAreErrors) {
 }
 
 TEST(Plan, BadFilesAndParametersComeWithDiagnostics) {
-  auto broken = lace::Compiler::fromSource("bad.lace",
-                                           "pattern p() {\n  mask = causl;\n}\n");
+  auto broken = lace::Compiler::fromSource(
+      "bad.lace", "pattern p() {\n  mask = causl;\n}\n");
   ASSERT_FALSE(broken);
   EXPECT_NE(broken.error().details().find("bad.lace:2:10: error:"),
             std::string::npos)
@@ -160,8 +160,10 @@ TEST(Runtime, LoadsHitTheMemoryThenTheDiskCache) {
 TEST(Runtime, PatternsWithTheSameIrShareAKernelAndOthersDoNot) {
   ScratchDir scratch;
   auto runtime = emulator(scratch.path);
-  auto a = compile("pattern first() { mask = causal; }\n")->plan({1, 2, 0, 90, 0});
-  auto b = compile("pattern second() { mask = causal; }\n")->plan({1, 2, 0, 90, 0});
+  auto a =
+      compile("pattern first() { mask = causal; }\n")->plan({1, 2, 0, 90, 0});
+  auto b =
+      compile("pattern second() { mask = causal; }\n")->plan({1, 2, 0, 90, 0});
   ASSERT_TRUE(a && b);
   ASSERT_TRUE(runtime->load(*a));
   auto shared = runtime->load(*b);
@@ -324,6 +326,41 @@ TEST(Bundle, RoundTripsEveryField) {
   EXPECT_EQ(fromBundle->lse.size(), 2u * 4 * 200);
 }
 
+/// What the backward needs travels too: the transposed layout (BSR here,
+/// BigBird's random blocks) and the score's derivative.
+TEST(Bundle, RoundTripsTheBackward) {
+  auto compiler = compile("pattern capped() {\n"
+                          "  mask = causal | random(per_row = 1, granularity "
+                          "= 32, seed = 2);\n"
+                          "  score = 5.0 * tanh(s / 5.0);\n}\n");
+  auto plan = compiler->plan({1, 2, 1, 300, 300});
+  ASSERT_TRUE(plan) << plan.error().str();
+  ASSERT_EQ(plan->validateBackward(), "");
+  ASSERT_FALSE(plan->spec.scoreGradBody.empty());
+  const std::string text = lace::writeBundle({compiler->bundle(*plan)});
+  auto read = lace::readBundle(text, "b.lacebundle");
+  ASSERT_TRUE(read) << read.error().str();
+  const lace::KernelPlan &a = *plan, &b = (*read)[0].plan;
+  EXPECT_EQ(b.spec.scoreGradBody, a.spec.scoreGradBody);
+  EXPECT_EQ(
+      lace::jit::KernelSource::generate(b.spec, lace::jit::Pass::Backward),
+      lace::jit::KernelSource::generate(a.spec, lace::jit::Pass::Backward));
+  const lace::LayoutTables &t = a.transposed, &u = b.transposed;
+  EXPECT_EQ(t.numRows, a.layout.numCols);
+  EXPECT_EQ(t.numCols, a.layout.numRows);
+  EXPECT_EQ(u.form, t.form);
+  EXPECT_EQ(u.numLayouts, t.numLayouts);
+  EXPECT_EQ(u.numRows, t.numRows);
+  EXPECT_EQ(u.numCols, t.numCols);
+  EXPECT_EQ(u.headToLayout, t.headToLayout);
+  EXPECT_EQ(u.rowOffsets, t.rowOffsets);
+  EXPECT_EQ(u.runs, t.runs);
+  EXPECT_EQ(u.bsrRowPtr, t.bsrRowPtr);
+  EXPECT_EQ(u.bsrColIdx, t.bsrColIdx);
+  EXPECT_EQ(u.bsrIsFull, t.bsrIsFull);
+  EXPECT_EQ(b.validateBackward(), "");
+}
+
 TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
   const std::string text = lace::writeBundle({bundledBigBird()});
   auto error = [](std::string_view bad) {
@@ -331,10 +368,11 @@ TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
     EXPECT_FALSE(read);
     return read ? std::string() : read.error().message();
   };
-  EXPECT_EQ(error("PK\x03\x04zip"),
-            "b.lacebundle is not a Lace kernel bundle (no 'lace-bundle' header)");
-  EXPECT_NE(error("lace-bundle 3\nplans 0\n").find(
-                "is a version 3 bundle; this runtime reads version 2"),
+  EXPECT_EQ(
+      error("PK\x03\x04zip"),
+      "b.lacebundle is not a Lace kernel bundle (no 'lace-bundle' header)");
+  EXPECT_NE(error("lace-bundle 3\nplans 0\n")
+                .find("is a version 3 bundle; this runtime reads version 2"),
             std::string::npos);
   EXPECT_NE(error(text.substr(0, text.size() / 2)).find("truncated"),
             std::string::npos);
@@ -363,8 +401,8 @@ TEST(CApi, ReportsFailuresAsMessages) {
             std::string::npos);
   EXPECT_EQ(lace_compiler_open(nullptr, &compiler), LACE_ERROR);
   EXPECT_STREQ(lace_last_error(), "lace_compiler_open: path is null");
-  ASSERT_EQ(lace_compiler_open_source("c.lace", "pattern c() { mask = causal; }",
-                                      &compiler),
+  ASSERT_EQ(lace_compiler_open_source(
+                "c.lace", "pattern c() { mask = causal; }", &compiler),
             LACE_OK);
   lace_shape shape{1, 2, 0, 64, 0};
   lace_plan *plan = nullptr;

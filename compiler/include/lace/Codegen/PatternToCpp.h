@@ -1,4 +1,5 @@
-//===- PatternToCpp.h - a specialised pattern as CUDA C++ functions -*- C++ -*-===//
+//===- PatternToCpp.h - a specialised pattern as CUDA C++ functions -*- C++
+//-*-===//
 //
 // The kernel calls `live(b, h, q, k)` on partial tiles and `score(s, b, h, q,
 // k)` on every score. This emits both as C++ function bodies from the
@@ -26,7 +27,8 @@ struct PatternFunctions {
   /// `__device__`; the host check defines `__device__` away).
   std::string helpers;
   std::string liveBody;  ///< body of `bool live(int b, int h, int q, int k)`
-  std::string scoreBody; ///< body of `float score(float s, int b, int h, int q, int k)`; empty: none
+  std::string scoreBody; ///< body of `float score(float s, int b, int h, int q,
+                         ///< int k)`; empty: none
   /// Body of `float score_grad(float s, int b, int h, int q, int k)`, d score
   /// / d s derived from the same IR (for the backward); empty: no score.
   std::string scoreGradBody;

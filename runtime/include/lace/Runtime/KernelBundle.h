@@ -24,7 +24,8 @@
 namespace lace {
 
 /// The format version; a reader accepts exactly this one.
-inline constexpr int kBundleVersion = 2; ///< 2: transposed layout, score derivative
+inline constexpr int kBundleVersion =
+    2; ///< 2: transposed layout, score derivative
 
 struct BundleSource {
   std::string path; ///< as the compiler loaded it (the main file first)

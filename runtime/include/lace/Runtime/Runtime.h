@@ -68,9 +68,8 @@ struct TensorRef {
 struct AttentionTensors {
   TensorRef q, k, v, o;
 };
-AttentionTensors contiguousTensors(const AttentionInputs &inputs,
-                                   const void *q, const void *k, const void *v,
-                                   const void *o);
+AttentionTensors contiguousTensors(const AttentionInputs &inputs, const void *q,
+                                   const void *k, const void *v, const void *o);
 
 /// The segment (document) ids of packed sequences, for patterns that use
 /// `segment`: int32 per query token [seq_q] and per key token [seq_k] (null:
@@ -116,12 +115,10 @@ public:
   /// `stream`: a CUstream (null: the default stream); ignored by the
   /// emulator, which returns when the output is written. `segments` is
   /// required by patterns with `segment` and ignored by the others.
-  virtual std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
-                                       const TensorRef &v, const TensorRef &o,
-                                       float *lse,
-                                       const SegmentIdsRef &segments,
-                                       void *stream = nullptr,
-                                       float scale = 0.f) const = 0;
+  virtual std::optional<Error>
+  forward(const TensorRef &q, const TensorRef &k, const TensorRef &v,
+          const TensorRef &o, float *lse, const SegmentIdsRef &segments,
+          void *stream = nullptr, float scale = 0.f) const = 0;
   /// The same for patterns without `segment`.
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
                                const TensorRef &v, const TensorRef &o,
