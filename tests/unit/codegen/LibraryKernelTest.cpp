@@ -98,6 +98,21 @@ std::unique_ptr<Generated> generate(const LibraryPattern &library,
 
 class LibraryKernel : public ::testing::TestWithParam<LibraryPattern> {};
 
+/// The kernel spec of a pattern's generated functions, default tiles.
+lace::jit::KernelSpec kernelSpec(const lace::PatternFunctions &functions,
+                                 lace::jit::DType dtype, int headDim,
+                                 const std::string &pattern) {
+  lace::jit::KernelSpec spec;
+  spec.dtype = dtype;
+  spec.headDim = headDim;
+  spec.liveBody = functions.liveBody;
+  spec.scoreBody = functions.scoreBody;
+  spec.scoreGradBody = functions.scoreGradBody;
+  spec.helpers = functions.helpers;
+  spec.name = "lace_" + pattern;
+  return spec;
+}
+
 /// The generated functions, compiled for the host, agree with the
 /// interpreter on every element (and every score) of a small problem.
 TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
@@ -196,13 +211,8 @@ TEST_P(LibraryKernel, CompilesThroughNvrtcWithoutSpills) {
   Generated &generated = *owner;
   for (lace::jit::DType dtype : {lace::jit::DType::F16, lace::jit::DType::BF16})
     for (int headDim : {64, 128}) {
-      lace::jit::KernelSpec spec;
-      spec.dtype = dtype;
-      spec.headDim = headDim;
-      spec.liveBody = generated.functions.liveBody;
-      spec.scoreBody = generated.functions.scoreBody;
-      spec.helpers = generated.functions.helpers;
-      spec.name = "lace_" + GetParam().name;
+      const lace::jit::KernelSpec spec =
+          kernelSpec(generated.functions, dtype, headDim, GetParam().name);
       ASSERT_EQ(spec.validate(), "");
       std::string source = lace::jit::KernelSource::generate(spec);
       for (const char *arch : {"sm_80", "sm_90"}) {
@@ -257,14 +267,8 @@ TEST_P(LibraryKernel, BackwardCompilesThroughNvrtcWithoutSpills) {
   Generated &generated = *owner;
   for (lace::jit::DType dtype : {lace::jit::DType::F16, lace::jit::DType::BF16})
     for (int headDim : {64, 128}) {
-      lace::jit::KernelSpec spec;
-      spec.dtype = dtype;
-      spec.headDim = headDim;
-      spec.liveBody = generated.functions.liveBody;
-      spec.scoreBody = generated.functions.scoreBody;
-      spec.scoreGradBody = generated.functions.scoreGradBody;
-      spec.helpers = generated.functions.helpers;
-      spec.name = "lace_" + GetParam().name;
+      const lace::jit::KernelSpec spec =
+          kernelSpec(generated.functions, dtype, headDim, GetParam().name);
       ASSERT_EQ(spec.validate(lace::jit::Pass::Backward), "");
       std::string source =
           lace::jit::KernelSource::generate(spec, lace::jit::Pass::Backward);
