@@ -8,6 +8,7 @@
 #include "lace/Frontend/Program.h"
 #include "lace/Layout/BlockLayout.h"
 #include "lace/Lowering/LowerToLace.h"
+#include "lace/Runtime/PlanTables.h"
 #include "lace/Transforms/LacePasses.h"
 #include "lace/Transforms/LayoutTables.h"
 
@@ -131,13 +132,12 @@ private:
 /// the table form that is smaller over all of them.
 LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads,
                         bool transposed = false) {
-  LayoutTables tables;
-  tables.headToLayout.assign(static_cast<std::size_t>(heads), -1);
+  std::vector<std::int32_t> headToLayout(static_cast<std::size_t>(heads), -1);
   std::vector<layout::BlockLayout> layouts;
   for (LayoutOp op : module.getOps<LayoutOp>()) {
     for (std::int64_t h : op.getHeads())
       if (h >= 0 && h < heads)
-        tables.headToLayout[static_cast<std::size_t>(h)] =
+        headToLayout[static_cast<std::size_t>(h)] =
             static_cast<std::int32_t>(layouts.size());
     if (!transposed) {
       layouts.push_back(decodeLayout(op));
@@ -147,95 +147,36 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads,
       return {}; // not materialised: a forward-only plan
     }
   }
-  if (layouts.empty())
-    return tables;
-  tables.numLayouts = static_cast<std::int32_t>(layouts.size());
-  tables.numRows = static_cast<std::int32_t>(layouts.front().numRows);
-  tables.numCols = static_cast<std::int32_t>(layouts.front().numCols);
-  std::size_t runBytes = 0, bsrBytes = 0;
-  std::vector<layout::BSR> bsrs;
-  for (const layout::BlockLayout &l : layouts) {
-    runBytes += l.rowOffsets.size() * 4 + l.runs.size() * 12;
-    bsrs.push_back(l.toBSR());
-    bsrBytes += bsrs.back().rowPtr.size() * 4 + bsrs.back().colIdx.size() * 5;
-  }
-  if (runBytes <= bsrBytes) {
-    tables.form = LayoutTables::Form::Runs;
-    for (const layout::BlockLayout &l : layouts) {
-      const std::int32_t base =
-          static_cast<std::int32_t>(tables.runs.size() / 3);
-      for (std::int32_t offset : l.rowOffsets)
-        tables.rowOffsets.push_back(base + offset);
-      for (const layout::Run &run : l.runs)
-        tables.runs.insert(
-            tables.runs.end(),
-            {run.begin, run.end, static_cast<std::int32_t>(run.kind)});
-    }
-  } else {
-    tables.form = LayoutTables::Form::BSR;
-    for (const layout::BSR &b : bsrs) {
-      const std::int32_t base =
-          static_cast<std::int32_t>(tables.bsrColIdx.size());
-      for (std::int32_t offset : b.rowPtr)
-        tables.bsrRowPtr.push_back(base + offset);
-      tables.bsrColIdx.insert(tables.bsrColIdx.end(), b.colIdx.begin(),
-                              b.colIdx.end());
-      tables.bsrIsFull.insert(tables.bsrIsFull.end(), b.isFull.begin(),
-                              b.isFull.end());
-    }
-  }
-  return tables;
+  return layoutTables(layouts, std::move(headToLayout));
 }
 
-/// Does the mask `value` only ever contribute positively to the pattern's
-/// mask (never under a complement or on the right of a difference)?
-bool onlyPositive(mlir::Value value) {
-  for (mlir::OpOperand &use : value.getUses()) {
-    mlir::Operation *user = use.getOwner();
-    if (mlir::isa<YieldOp>(user))
-      continue;
-    if (auto difference = mlir::dyn_cast<DifferenceOp>(user)) {
-      if (difference.getRhs() == value)
-        return false;
-      if (!onlyPositive(difference.getResult()))
-        return false;
-      continue;
-    }
-    if (mlir::isa<UnionOp, IntersectOp>(user)) {
-      if (!onlyPositive(user->getResult(0)))
-        return false;
-      continue;
-    }
-    return false; // complement, or anything this check does not know
-  }
-  return true;
+/// The tree of each layout whose exact classification needs each call's
+/// segment ids (lace-classify-blocks keeps it on the op).
+std::vector<std::string> runTimeMasksFrom(mlir::ModuleOp module) {
+  std::vector<std::string> masks;
+  for (LayoutOp op : module.getOps<LayoutOp>())
+    if (auto mask = op->getAttrOfType<mlir::StringAttr>("lace.run_time_mask"))
+      masks.push_back(mask.getValue().str());
+  return masks;
 }
 
-/// Segment ids arrive at run time, so the layout of a pattern with
-/// `segment` is built with every segment replaced by `full` (a superset of
-/// its live tiles, as long as segments only add to the mask) and then every
-/// tile marked Partial: the kernel evaluates the segment test per element.
-/// Exact, but it skips no tile across documents (docs/runtime.md).
-std::optional<Error> segmentsAsPartial(mlir::ModuleOp module) {
-  llvm::SmallVector<SegmentOp> segments;
-  module.walk([&](SegmentOp op) { segments.push_back(op); });
-  for (SegmentOp op : segments) {
-    if (!onlyPositive(op.getResult()))
-      return Error("a segment mask under a complement or on the right of a "
-                   "difference is not supported yet");
-    mlir::OpBuilder builder(op);
-    auto full = builder.create<FullOp>(op.getLoc());
-    op.getResult().replaceAllUsesWith(full.getResult());
-    op.erase();
+/// lace-schedule's work list, as the kernel takes it.
+ScheduleTables scheduleFrom(mlir::ModuleOp module) {
+  ScheduleTables schedule;
+  for (ScheduleOp op : module.getOps<ScheduleOp>()) {
+    mlir::DictionaryAttr tables = op.getTables();
+    schedule.numCtas = static_cast<std::int32_t>(op.getNumCtas());
+    schedule.ctaOffsets = readTable(tables.get("cta_offsets"));
+    schedule.items = readTable(tables.get("items"));
+    schedule.combines = readTable(tables.get("combines"));
+    for (std::size_t i = 4; i < schedule.combines.size();
+         i += ScheduleTables::kCombineFields)
+      schedule.numSlots += schedule.combines[i];
+    schedule.imbalance = op.getImbalance().convertToDouble();
+    schedule.imbalanceBeforeSplit =
+        op.getImbalanceBeforeSplit().convertToDouble();
   }
-  return std::nullopt;
-}
-
-void markEveryTilePartial(LayoutTables &tables) {
-  for (std::size_t i = 2; i < tables.runs.size(); i += 3)
-    tables.runs[i] = 1; // kTilePartial
-  for (std::uint8_t &full : tables.bsrIsFull)
-    full = 0;
+  return schedule;
 }
 
 } // namespace
@@ -367,11 +308,10 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
   pipeline.seqK = shape.seqK;
   pipeline.blockM = tiles.blockM;
   pipeline.blockN = tiles.blockN;
+  pipeline.numCtas = options.numCtas;
+  pipeline.splitFactor = options.splitFactor;
   {
     const auto start = std::chrono::steady_clock::now();
-    if (plan.usesSegments)
-      if (std::optional<Error> error = segmentsAsPartial(*module))
-        return error->withContext("planning " + selected_);
     mlir::PassManager pm(&context);
     buildLayoutPipeline(pm, pipeline);
     if (mlir::failed(pm.run(*module)))
@@ -379,10 +319,8 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
                    collector.text());
     plan.layout = tablesFrom(*module, shape.heads);
     plan.transposed = tablesFrom(*module, shape.heads, /*transposed=*/true);
-    if (plan.usesSegments) {
-      markEveryTilePartial(plan.layout);
-      markEveryTilePartial(plan.transposed);
-    }
+    plan.schedule = scheduleFrom(*module);
+    plan.runTimeMasks = runTimeMasksFrom(*module);
     plan.layoutSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();

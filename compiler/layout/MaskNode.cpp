@@ -117,6 +117,7 @@ std::unique_ptr<MaskNode> MaskNode::clone() const {
   n->ranges = ranges;
   n->element = element;
   n->range = range;
+  n->program = program;
   for (const auto &c : children)
     n->children.push_back(c->clone());
   return n;

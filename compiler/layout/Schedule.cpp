@@ -147,13 +147,19 @@ Schedule buildSchedule(const std::vector<BlockLayout> &layouts,
       cut.push_back(cur);
     else
       cut.back().colEnd = cur.colEnd;
-    for (std::size_t i = 0; i < cut.size(); ++i) {
-      cut[i].split = static_cast<std::int32_t>(i);
-      cut[i].numSplits = static_cast<std::int32_t>(cut.size());
-      items.push_back(cut[i]);
+    const auto numSplits = static_cast<std::int32_t>(cut.size());
+    for (std::int32_t i = 0; i < numSplits; ++i) {
+      cut[static_cast<std::size_t>(i)].split = i;
+      cut[static_cast<std::size_t>(i)].numSplits = numSplits;
+      if (numSplits > 1)
+        cut[static_cast<std::size_t>(i)].slot = s.numSlots + i;
+      items.push_back(cut[static_cast<std::size_t>(i)]);
     }
-    if (cut.size() > 1)
+    if (numSplits > 1) {
       ++s.rowsSplit;
+      s.splitRows.push_back({w.batch, w.head, w.row, s.numSlots, numSplits});
+      s.numSlots += numSplits;
+    }
   }
   s.imbalanceAfter = assignLPT(items, numCtas, &s);
   s.items = std::move(items);

@@ -1,5 +1,6 @@
 //===- ClassifyBlocks.cpp - lace-classify-blocks --------------------------===//
 #include "lace/Layout/Classify.h"
+#include "lace/Layout/MaskText.h"
 #include "lace/Transforms/LacePasses.h"
 #include "lace/Transforms/LayoutTables.h"
 #include "lace/Transforms/MaskFromIR.h"
@@ -13,6 +14,44 @@ using namespace mlir;
 using namespace lace;
 
 namespace {
+
+/// `mask` with every Segment node replaced by Full: a superset of its live
+/// elements when segments only add to the mask (never under a complement or
+/// on the right of a difference); null otherwise.
+std::unique_ptr<layout::MaskNode>
+segmentsAsFull(std::unique_ptr<layout::MaskNode> mask) {
+  using Kind = layout::MaskNode::Kind;
+  if (mask->kind == Kind::Segment)
+    return layout::MaskNode::full();
+  for (std::size_t i = 0; i < mask->children.size(); ++i) {
+    const bool flips = mask->kind == Kind::Complement ||
+                       (mask->kind == Kind::Difference && i == 1);
+    if (!layout::hasSegment(*mask->children[i]))
+      continue;
+    if (flips)
+      return nullptr;
+    mask->children[i] = segmentsAsFull(std::move(mask->children[i]));
+    if (!mask->children[i])
+      return nullptr;
+  }
+  return mask;
+}
+
+/// The same non-empty tiles, every one Partial: the kernel then tests the
+/// segment ids of each element.
+layout::BlockLayout everyTilePartial(const layout::BlockLayout &blocks) {
+  layout::BlockLayout out =
+      layout::BlockLayout::start(blocks.numRows, blocks.numCols);
+  for (std::int64_t row = 0; row < blocks.numRows; ++row) {
+    for (std::int32_t i = blocks.rowOffsets[row];
+         i < blocks.rowOffsets[row + 1]; ++i)
+      out.appendRun(blocks.runs[i].begin, blocks.runs[i].end,
+                    layout::BlockKind::Partial);
+    out.finishRow();
+  }
+  out.stats = blocks.stats;
+  return out;
+}
 
 /// Run-form tables are printed inline by this pass; lace-materialize-layout
 /// decides what becomes a resource.
@@ -42,16 +81,28 @@ struct LaceClassifyBlocksPass
       auto heads = pattern->getAttrOfType<DenseI64ArrayAttr>("lace.heads");
       if (!heads)
         continue;
-      if (usesSegments(pattern)) {
-        pattern.emitRemark() << "layout of a segment mask is built at run "
-                                "time from the segment ids";
-        continue;
-      }
       std::unique_ptr<layout::MaskNode> mask =
           maskFromIR(pattern, heads.asArrayRef().front(), shape.seqK);
       if (!mask)
         return signalPassFailure();
+      // A segment mask's exact layout needs the ids of each call: the
+      // runtime classifies the tree (kept as text) against them. The
+      // tables built here are the superset every call can use without it.
+      std::string runTimeMask;
+      if (layout::hasSegment(*mask)) {
+        runTimeMask = layout::printMask(*mask);
+        std::unique_ptr<layout::MaskNode> superset =
+            segmentsAsFull(std::move(mask));
+        if (!superset) {
+          pattern.emitError() << "a segment mask under a complement or on "
+                                 "the right of a difference is not supported";
+          return signalPassFailure();
+        }
+        mask = std::move(superset);
+      }
       layout::BlockLayout blocks = layout::classify(*mask, shape, tiles);
+      if (!runTimeMask.empty())
+        blocks = everyTilePartial(blocks);
       numNonEmpty += blocks.numNonEmpty() * heads.size();
       numFull += blocks.numBlocks(layout::BlockKind::Full) * heads.size();
       numFallbackTiles += blocks.stats.fallbackBlocks;
@@ -73,6 +124,8 @@ struct LaceClassifyBlocksPass
                   builder.getI64IntegerAttr(blocks.stats.fallbackBlocks));
       op->setAttr("lace.fallback_elements",
                   builder.getI64IntegerAttr(blocks.stats.fallbackElements));
+      if (!runTimeMask.empty())
+        op->setAttr("lace.run_time_mask", builder.getStringAttr(runTimeMask));
     }
   }
 };

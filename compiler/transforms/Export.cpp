@@ -85,16 +85,13 @@ void lace::writeLayoutJson(ModuleOp module, llvm::raw_ostream &os) {
                   decodeTransposed(op))
             json.attributeObject("transposed",
                                  [&] { writeRuns(json, *transposed); });
+          // Segment masks: the tables above are the superset (every tile
+          // Partial); each call's exact layout is classified from this
+          // tree and its ids (lace/Layout/MaskText.h).
+          if (auto mask = op->getAttrOfType<StringAttr>("lace.run_time_mask"))
+            json.attribute("run_time_mask", mask.getValue());
         });
       }
-    });
-    // Specialised patterns without a compile-time layout: segment masks,
-    // whose layouts the runtime builds from the ids of each batch.
-    json.attributeArray("built_at_run_time", [&] {
-      for (PatternOp pattern : module.getOps<PatternOp>())
-        if (pattern->hasAttr("lace.heads") &&
-            !module.lookupSymbol((pattern.getSymName() + "_layout").str()))
-          json.value(pattern.getSymName());
     });
   });
   os << "\n";
@@ -114,14 +111,18 @@ void lace::writeScheduleJson(ModuleOp module, llvm::raw_ostream &os) {
                        op.getImbalanceBeforeSplit().convertToDouble());
         DictionaryAttr tables = op.getTables();
         writeArray(json, "cta_offsets", readTable(tables.get("cta_offsets")));
-        std::vector<int32_t> items = readTable(tables.get("items"));
-        json.attributeArray("items", [&] {
-          for (size_t i = 0; i + 6 < items.size(); i += 7)
-            json.array([&] {
-              for (size_t j = 0; j < 7; ++j)
-                json.value(items[i + j]);
-            });
-        });
+        auto records = [&](const char *name, size_t fields) {
+          std::vector<int32_t> values = readTable(tables.get(name));
+          json.attributeArray(name, [&] {
+            for (size_t i = 0; i + fields <= values.size(); i += fields)
+              json.array([&] {
+                for (size_t j = 0; j < fields; ++j)
+                  json.value(values[i + j]);
+              });
+          });
+        };
+        records("items", 8);
+        records("combines", 5);
       });
     }
   });

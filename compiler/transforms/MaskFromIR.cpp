@@ -2,6 +2,7 @@
 #include "lace/Transforms/MaskFromIR.h"
 
 #include "lace/Frontend/Semantics.h"
+#include "lace/Layout/PredicateProgram.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -27,174 +28,8 @@ int64_t constantOf(Value value) {
   return constant.getSExtValue();
 }
 
-//===----------------------------------------------------------------------===//
-// Predicate regions as a flat program
-//===----------------------------------------------------------------------===//
-
-/// One instruction of a compiled predicate: dst = op(a, b, c) over int64
-/// registers (i1 values are 0 or 1).
-struct Instruction {
-  enum class Code : uint8_t {
-    Add, Sub, Mul, FloorDiv, DivTrunc, RemTrunc, Min, Max, Abs, And, Or, Xor,
-    Select, CmpEq, CmpNe, CmpLt, CmpLe, CmpGt, CmpGe, CmpULt, CmpULe, CmpUGt,
-    CmpUGe,
-  };
-  Code code;
-  bool isBool; ///< the result is an i1
-  unsigned dst, a, b, c;
-};
-
-/// Registers 0 and 1 are q and k; constants and the head index follow.
-struct Program {
-  std::vector<int64_t> initial; ///< register file before the first step
-  std::vector<Instruction> code;
-  unsigned result = 0;
-};
-
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-
-int64_t wrap(__int128 value) { return static_cast<int64_t>(value); }
-
-int64_t evaluate(const Instruction &in, const std::vector<int64_t> &r) {
-  using C = Instruction::Code;
-  int64_t a = r[in.a], b = r[in.b];
-  switch (in.code) {
-  case C::Add: return wrap(__int128(a) + b);
-  case C::Sub: return wrap(__int128(a) - b);
-  case C::Mul: return wrap(__int128(a) * b);
-  case C::FloorDiv: return frontend::floorDiv(a, b);
-  case C::DivTrunc: return b == 0 || (a == kMin && b == -1) ? 0 : a / b;
-  case C::RemTrunc: return b == 0 || b == -1 ? 0 : a % b;
-  case C::Min: return std::min(a, b);
-  case C::Max: return std::max(a, b);
-  case C::Abs: return a < 0 ? wrap(-__int128(a)) : a;
-  case C::And: return a & b;
-  case C::Or: return a | b;
-  case C::Xor: return a ^ b;
-  case C::Select: return a ? b : r[in.c];
-  case C::CmpEq: return a == b;
-  case C::CmpNe: return a != b;
-  case C::CmpLt: return a < b;
-  case C::CmpLe: return a <= b;
-  case C::CmpGt: return a > b;
-  case C::CmpGe: return a >= b;
-  case C::CmpULt: return uint64_t(a) < uint64_t(b);
-  case C::CmpULe: return uint64_t(a) <= uint64_t(b);
-  case C::CmpUGt: return uint64_t(a) > uint64_t(b);
-  case C::CmpUGe: return uint64_t(a) >= uint64_t(b);
-  }
-  return 0;
-}
-
-Interval top() { return {kMin, kMax}; }
-Interval point(int64_t v) { return {v, v}; }
-Interval hull(Interval x, Interval y) {
-  return {std::min(x.lo, y.lo), std::max(x.hi, y.hi)};
-}
-/// An interval from exact bounds, or top when a bound overflows.
-Interval bounded(__int128 lo, __int128 hi) {
-  if (lo < kMin || hi > kMax)
-    return top();
-  return {int64_t(lo), int64_t(hi)};
-}
-Interval fromTri(Tri t) {
-  return t == Tri::True ? point(1) : t == Tri::False ? point(0) : Interval{0, 1};
-}
-Tri toTri(Interval x) {
-  if (x.lo == x.hi)
-    return x.lo ? Tri::True : Tri::False;
-  return x.lo > 0 || x.hi < 0 ? Tri::True : Tri::Unknown;
-}
-
-Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
-  using C = Instruction::Code;
-  Interval a = r[in.a], b = r[in.b];
-  bool points = a.lo == a.hi && b.lo == b.hi;
-  if (points && in.code != C::Select) {
-    std::vector<int64_t> scratch(std::max({in.a, in.b, in.c}) + 1);
-    scratch[in.a] = a.lo;
-    scratch[in.b] = b.lo;
-    return point(evaluate(in, scratch));
-  }
-  auto compare = [&](bool alwaysTrue, bool alwaysFalse) {
-    return fromTri(alwaysTrue ? Tri::True : alwaysFalse ? Tri::False
-                                                        : Tri::Unknown);
-  };
-  switch (in.code) {
-  case C::Add: return bounded(__int128(a.lo) + b.lo, __int128(a.hi) + b.hi);
-  case C::Sub: return bounded(__int128(a.lo) - b.hi, __int128(a.hi) - b.lo);
-  case C::Mul: {
-    __int128 p[] = {__int128(a.lo) * b.lo, __int128(a.lo) * b.hi,
-                    __int128(a.hi) * b.lo, __int128(a.hi) * b.hi};
-    return bounded(*std::min_element(p, p + 4), *std::max_element(p, p + 4));
-  }
-  case C::FloorDiv:
-    if (b.lo == b.hi && b.lo > 0)
-      return {frontend::floorDiv(a.lo, b.lo), frontend::floorDiv(a.hi, b.lo)};
-    return top();
-  case C::RemTrunc: {
-    if (b.lo != b.hi || b.lo == 0 || b.lo == kMin)
-      return top();
-    int64_t m = b.lo < 0 ? -b.lo : b.lo;
-    if (a.lo >= 0 && a.lo / m == a.hi / m)
-      return {a.lo % m, a.hi % m};
-    if (a.hi <= 0 && a.lo / m == a.hi / m)
-      return {a.lo % m, a.hi % m};
-    return {a.lo < 0 ? -(m - 1) : 0, a.hi > 0 ? m - 1 : 0};
-  }
-  case C::Min: return {std::min(a.lo, b.lo), std::min(a.hi, b.hi)};
-  case C::Max: return {std::max(a.lo, b.lo), std::max(a.hi, b.hi)};
-  case C::Abs:
-    if (a.lo >= 0)
-      return a;
-    if (a.hi <= 0)
-      return bounded(-__int128(a.hi), -__int128(a.lo));
-    return bounded(0, std::max(-__int128(a.lo), __int128(a.hi)));
-  case C::And:
-  case C::Or:
-  case C::Xor: {
-    if (!in.isBool)
-      return top();
-    Tri x = toTri(a), y = toTri(b);
-    if (in.code == C::And)
-      return fromTri(x == Tri::False || y == Tri::False ? Tri::False
-                     : x == Tri::True && y == Tri::True ? Tri::True
-                                                        : Tri::Unknown);
-    if (in.code == C::Or)
-      return fromTri(x == Tri::True || y == Tri::True ? Tri::True
-                     : x == Tri::False && y == Tri::False ? Tri::False
-                                                          : Tri::Unknown);
-    if (x == Tri::Unknown || y == Tri::Unknown)
-      return fromTri(Tri::Unknown);
-    return fromTri((x == Tri::True) != (y == Tri::True) ? Tri::True
-                                                        : Tri::False);
-  }
-  case C::Select: {
-    Tri condition = toTri(a);
-    if (condition == Tri::True)
-      return b;
-    if (condition == Tri::False)
-      return r[in.c];
-    return hull(b, r[in.c]);
-  }
-  case C::CmpEq: return compare(points && a.lo == b.lo, a.hi < b.lo || b.hi < a.lo);
-  case C::CmpNe: return compare(a.hi < b.lo || b.hi < a.lo, points && a.lo == b.lo);
-  case C::CmpLt: return compare(a.hi < b.lo, a.lo >= b.hi);
-  case C::CmpLe: return compare(a.hi <= b.lo, a.lo > b.hi);
-  case C::CmpGt: return compare(a.lo > b.hi, a.hi <= b.lo);
-  case C::CmpGe: return compare(a.lo >= b.hi, a.hi < b.lo);
-  default:
-    // Unsigned comparisons agree with signed ones on non-negative ranges.
-    if (a.lo >= 0 && b.lo >= 0) {
-      Instruction signedIn = in;
-      signedIn.code = C(unsigned(in.code) - unsigned(C::CmpULt) +
-                        unsigned(C::CmpLt));
-      return evaluateRange(signedIn, r);
-    }
-    return fromTri(Tri::Unknown);
-  }
-}
+using layout::Instruction;
+using Program = layout::PredicateProgram;
 
 class PredicateCompiler {
 public:
@@ -305,29 +140,6 @@ LogicalResult PredicateCompiler::compile(Program &program) {
   return success();
 }
 
-std::unique_ptr<MaskNode> predicateNode(std::shared_ptr<const Program> program) {
-  auto element = [program](int64_t q, int64_t k) {
-    std::vector<int64_t> r = program->initial;
-    r[0] = q;
-    r[1] = k;
-    for (const Instruction &in : program->code)
-      r[in.dst] = evaluate(in, r);
-    return r[program->result] != 0;
-  };
-  auto range = [program](Interval q, Interval k) {
-    std::vector<Interval> r;
-    r.reserve(program->initial.size());
-    for (int64_t v : program->initial)
-      r.push_back(point(v));
-    r[0] = q;
-    r[1] = k;
-    for (const Instruction &in : program->code)
-      r[in.dst] = evaluateRange(in, r);
-    return toTri(r[program->result]);
-  };
-  return MaskNode::predicate(element, range);
-}
-
 //===----------------------------------------------------------------------===//
 // Structured ops
 //===----------------------------------------------------------------------===//
@@ -391,7 +203,7 @@ std::unique_ptr<MaskNode> build(Value mask, int64_t head, int64_t seqK) {
         auto program = std::make_shared<Program>();
         if (failed(PredicateCompiler(predicate, head).compile(*program)))
           return nullptr;
-        return predicateNode(std::move(program));
+        return layout::predicateNode(std::move(program));
       })
       .Case([&](UnionOp op) {
         return binary(MaskNode::unite, op.getLhs(), op.getRhs());

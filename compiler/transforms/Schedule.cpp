@@ -14,7 +14,9 @@ using namespace lace;
 namespace {
 
 /// Entries per work item in the `items` table.
-constexpr size_t kItemFields = 7;
+constexpr size_t kItemFields = 8;
+/// Entries per split row in the `combines` table.
+constexpr size_t kCombineFields = 5;
 
 struct LaceSchedulePass
     : public lace::impl::LaceScheduleBase<LaceSchedulePass> {
@@ -63,8 +65,13 @@ struct LaceSchedulePass
       const layout::WorkItem &item = schedule.items[index];
       items.insert(items.end(), {item.batch, item.head, item.row,
                                  item.colBegin, item.colEnd, item.split,
-                                 item.numSplits});
+                                 item.numSplits, item.slot});
     }
+    std::vector<int32_t> combines;
+    combines.reserve(schedule.splitRows.size() * kCombineFields);
+    for (const layout::SplitRow &split : schedule.splitRows)
+      combines.insert(combines.end(), {split.batch, split.head, split.row,
+                                       split.firstSlot, split.numSplits});
     imbalancePermille = uint64_t(schedule.imbalanceAfter * 1000 + 0.5);
     unsplitImbalancePermille = uint64_t(schedule.imbalanceBefore * 1000 + 0.5);
     numItems = schedule.items.size();
@@ -82,7 +89,10 @@ struct LaceSchedulePass
                                           kResourceThreshold)),
              builder.getNamedAttr(
                  "items", makeTable(builder, "schedule.items", items,
-                                    kResourceThreshold))}));
+                                    kResourceThreshold)),
+             builder.getNamedAttr(
+                 "combines", makeTable(builder, "schedule.combines", combines,
+                                       kResourceThreshold))}));
   }
 };
 

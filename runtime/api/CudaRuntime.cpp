@@ -23,12 +23,6 @@ struct LoadedModule {
   std::vector<cuda::Function> functions;
 };
 
-/// The layout tables in device memory: uploaded once per loaded kernel.
-struct DeviceTables {
-  std::vector<cuda::DeviceBuffer> buffers;
-  TablePointers pointers;
-};
-
 template <class T>
 Expected<const T *> upload(const cuda::Context &context,
                            const std::vector<T> &values,
@@ -46,6 +40,63 @@ Expected<const T *> upload(const cuda::Context &context,
   keep.push_back(std::move(*buffer));
   return pointer;
 }
+
+/// Tables in device memory, and the buffers that hold them.
+struct DeviceTables {
+  std::vector<cuda::DeviceBuffer> buffers;
+  TablePointers pointers;
+};
+
+/// Uploads `host` into `out` and allocates the workspace of split rows
+/// (`workspaceFloats` floats).
+std::optional<Error> uploadTables(const cuda::Context &context,
+                                  const HostTables &host,
+                                  std::int64_t workspaceFloats,
+                                  DeviceTables &out) {
+  std::optional<Error> failed;
+  auto put = [&](const auto &values) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    auto pointer = upload(context, values, out.buffers);
+    if (!pointer) {
+      if (!failed)
+        failed = pointer.error();
+      return static_cast<const T *>(nullptr);
+    }
+    return *pointer;
+  };
+  auto tileTables = [&](const LayoutTables &l) {
+    return TileTablePointers{put(l.rowOffsets), put(l.runs), put(l.bsrRowPtr),
+                             put(l.bsrColIdx), put(l.bsrIsFull)};
+  };
+  TablePointers &p = out.pointers;
+  p.headToLayout = put(host.layout->headToLayout);
+  p.rows = tileTables(*host.layout);
+  p.cols = tileTables(*host.transposed);
+  p.ctaOffsets = put(host.schedule->ctaOffsets);
+  p.workItems = put(host.schedule->items);
+  p.combines = put(host.schedule->combines);
+  if (failed)
+    return failed;
+  if (workspaceFloats > 0) {
+    Expected<cuda::DeviceBuffer> workspace = cuda::DeviceBuffer::allocate(
+        context, static_cast<std::size_t>(workspaceFloats) * sizeof(float));
+    if (!workspace)
+      return std::move(workspace).error();
+    p.workspace = static_cast<float *>(workspace->get());
+    out.buffers.push_back(std::move(*workspace));
+  }
+  return std::nullopt;
+}
+
+/// Packed documents in device memory: tables, work list, workspace, ids.
+class CudaDocuments final : public DocumentLayout {
+public:
+  CudaDocuments(const Kernel *owner, Tables &tables)
+      : DocumentLayout(tables), owner(owner) {}
+  const Kernel *owner;
+  DeviceTables device;
+  SegmentIdsRef ids;
+};
 
 class CudaKernel final : public Kernel {
 public:
@@ -65,14 +116,44 @@ public:
                                void *stream, float scale) const override {
     if (auto error = checkArguments(q, k, v, o, segments))
       return error;
-    if (auto error = context_.setCurrent())
+    return runForward(planTables(plan_), tables_->pointers, q, k, v, o, lse,
+                      segments, stream, scale);
+  }
+
+  std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
+                               const TensorRef &v, const TensorRef &o,
+                               float *lse, const DocumentLayout &documents,
+                               void *stream, float scale) const override {
+    auto docs = ours(documents, "forward");
+    if (!docs)
+      return std::move(docs).error();
+    if (auto error = checkArguments(q, k, v, o, (*docs)->ids))
       return error;
-    LaceFwdParams params =
-        makeParams(plan_, tables_->pointers, q, k, v, o, lse, segments, scale);
-    if (auto error =
-            launch(forward_->functions[0], launchShape(plan_), &params, stream))
-      return error->withContext("forward (" + plan_.pattern + ")");
-    return std::nullopt;
+    return runForward(documentTables(documents), (*docs)->device.pointers, q,
+                      k, v, o, lse, (*docs)->ids, stream, scale);
+  }
+
+  Expected<std::shared_ptr<const DocumentLayout>>
+  documents(std::span<const std::int32_t> qIds,
+            std::span<const std::int32_t> kIds) const override {
+    auto tables = DocumentLayout::build(plan_, qIds, kIds);
+    if (!tables)
+      return std::move(tables).error();
+    if (auto error = context_.setCurrent())
+      return std::move(*error);
+    auto docs = std::make_shared<CudaDocuments>(this, *tables);
+    if (auto error = uploadTables(context_, documentTables(*docs),
+                                  workspaceFloats(plan_, docs->schedule()),
+                                  docs->device))
+      return error->withContext("uploading the documents' layout");
+    auto q = upload(context_, tables->qIds, docs->device.buffers);
+    if (!q)
+      return std::move(q).error().withContext("uploading the segment ids");
+    auto k = upload(context_, tables->kIds, docs->device.buffers);
+    if (!k)
+      return std::move(k).error().withContext("uploading the segment ids");
+    docs->ids = {*q, *k};
+    return std::shared_ptr<const DocumentLayout>(std::move(docs));
   }
 
   std::optional<Error> backward(const BackwardTensors &t,
@@ -80,10 +161,66 @@ public:
                                 float scale) const override {
     if (auto error = checkBackwardArguments(t, segments))
       return error;
+    return runBackward(planTables(plan_), tables_->pointers, t, segments,
+                       stream, scale);
+  }
+
+  std::optional<Error> backward(const BackwardTensors &t,
+                                const DocumentLayout &documents, void *stream,
+                                float scale) const override {
+    auto docs = ours(documents, "backward");
+    if (!docs)
+      return std::move(docs).error();
+    if (auto error = checkBackwardArguments(t, (*docs)->ids))
+      return error;
+    return runBackward(documentTables(documents), (*docs)->device.pointers, t,
+                       (*docs)->ids, stream, scale);
+  }
+
+  bool hasBackward() const override { return backward_ != nullptr; }
+
+private:
+  Expected<const CudaDocuments *> ours(const DocumentLayout &documents,
+                                       const char *call) const {
+    const auto *docs = dynamic_cast<const CudaDocuments *>(&documents);
+    if (!docs || docs->owner != this)
+      return Error(std::string(call) + " (" + plan_.pattern +
+                   "): the DocumentLayout was made by another kernel; make "
+                   "it with this kernel's documents()");
+    return docs;
+  }
+
+  std::optional<Error> runForward(const HostTables &host,
+                                  const TablePointers &pointers,
+                                  const TensorRef &q, const TensorRef &k,
+                                  const TensorRef &v, const TensorRef &o,
+                                  float *lse, const SegmentIdsRef &segments,
+                                  void *stream, float scale) const {
+    if (auto error = context_.setCurrent())
+      return error;
+    LaceFwdParams params = makeParams(plan_, host, pointers, q, k, v, o, lse,
+                                      segments, scale);
+    if (auto error = launch(forward_->functions[0],
+                            launchShape(plan_, *host.schedule), &params, stream))
+      return error->withContext("forward (" + plan_.pattern + ")");
+    // Same stream: the combine starts after every piece is written.
+    if (host.schedule->numCombines() > 0)
+      if (auto error = launch(forward_->functions[1],
+                              combineLaunchShape(plan_, *host.schedule),
+                              &params, stream))
+        return error->withContext("forward combine (" + plan_.pattern + ")");
+    return std::nullopt;
+  }
+
+  std::optional<Error> runBackward(const HostTables &host,
+                                   const TablePointers &pointers,
+                                   const BackwardTensors &t,
+                                   const SegmentIdsRef &segments, void *stream,
+                                   float scale) const {
     if (auto error = context_.setCurrent())
       return error;
     LaceBwdParams params =
-        makeBackwardParams(plan_, tables_->pointers, t, segments, scale);
+        makeBackwardParams(plan_, host, pointers, t, segments, scale);
     // Same stream: dkdv starts after dq has written delta.
     if (auto error = launch(backward_->functions[0], dqLaunchShape(plan_),
                             &params, stream))
@@ -94,9 +231,6 @@ public:
     return std::nullopt;
   }
 
-  bool hasBackward() const override { return backward_ != nullptr; }
-
-private:
   static std::optional<Error> launch(const cuda::Function &function,
                                      const LaunchShape &shape, void *params,
                                      void *stream) {
@@ -108,6 +242,8 @@ private:
 
   const cuda::Context &context_;
   std::shared_ptr<const LoadedModule> forward_, backward_;
+  /// The plan's tables and its split rows' workspace: calls that split rows
+  /// on different streams must be ordered (as with a cuBLAS workspace).
   std::shared_ptr<const DeviceTables> tables_;
 };
 
@@ -173,8 +309,9 @@ public:
             .withContext("loading " + plan.pattern);
       return loadedModule;
     };
-    auto forward =
-        module(jit::Pass::Forward, {{plan.spec.name, plan.spec.sharedBytes()}});
+    auto forward = module(jit::Pass::Forward,
+                          {{plan.spec.name, plan.spec.sharedBytes()},
+                           {plan.spec.combineKernelName(), 0}});
     if (!forward)
       return std::move(forward).error();
     std::shared_ptr<const LoadedModule> backward;
@@ -204,9 +341,11 @@ public:
     HostRun run;
     run.outputs = AttentionOutputs::poisoned(in);
     std::vector<cuda::DeviceBuffer> keep;
-    auto set = uploadSet(in, run.outputs, nullptr, keep);
+    auto set = uploadSet(kernel, in, run.outputs, nullptr, keep);
     if (!set)
       return std::move(set).error();
+    if (set->documents)
+      run.documents = set->documents->stats();
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
       if (auto error = forward(kernel, *set))
@@ -230,14 +369,18 @@ public:
     run.outputs = AttentionOutputs::poisoned(in);
     run.gradients = AttentionGradients::poisoned(in);
     std::vector<cuda::DeviceBuffer> keep;
-    auto set = uploadSet(in, run.outputs, &dout, keep);
+    auto set = uploadSet(kernel, in, run.outputs, &dout, keep);
     if (!set)
       return std::move(set).error();
+    if (set->documents)
+      run.documents = set->documents->stats();
     if (auto error = forward(kernel, *set))
       return std::move(*error);
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.backward(set->backward, set->segments))
+      if (auto error = set->documents
+                           ? kernel.backward(set->backward, *set->documents)
+                           : kernel.backward(set->backward, set->segments))
         return std::move(*error);
       if (auto error = cuda::synchronize(device_.driver(), nullptr))
         return std::move(*error);
@@ -266,7 +409,7 @@ public:
     std::vector<cuda::DeviceBuffer> keep;
     std::vector<DeviceSet> sets;
     for (int r = 0; r < std::max(1, rotations); ++r) {
-      auto set = uploadSet(in, out, backward ? &dout : nullptr, keep);
+      auto set = uploadSet(kernel, in, out, backward ? &dout : nullptr, keep);
       if (!set)
         return std::move(set).error().withContext(
             "input set " + std::to_string(r) + " (out of device memory?)");
@@ -321,6 +464,8 @@ private:
     AttentionTensors t;
     float *lse = nullptr;
     SegmentIdsRef segments;
+    /// The exact layout of the ids, for patterns with segments.
+    std::shared_ptr<const DocumentLayout> documents;
     BackwardTensors backward;
     std::size_t oBuffer = 0, lseBuffer = 0;
     std::size_t dqBuffer = 0, dkBuffer = 0, dvBuffer = 0;
@@ -328,6 +473,9 @@ private:
 
   static std::optional<Error> forward(const Kernel &kernel,
                                       const DeviceSet &set) {
+    if (set.documents)
+      return kernel.forward(set.t.q, set.t.k, set.t.v, set.t.o, set.lse,
+                            *set.documents);
     return kernel.forward(set.t.q, set.t.k, set.t.v, set.t.o, set.lse,
                           set.segments);
   }
@@ -342,7 +490,8 @@ private:
                                         outputs.lse.size() * 4);
   }
 
-  Expected<DeviceSet> uploadSet(const AttentionInputs &in,
+  Expected<DeviceSet> uploadSet(const Kernel &kernel,
+                                const AttentionInputs &in,
                                 const AttentionOutputs &out,
                                 const std::vector<std::uint16_t> *dout,
                                 std::vector<cuda::DeviceBuffer> &keep) {
@@ -366,6 +515,10 @@ private:
     set.lse = put(out.lse);
     set.lseBuffer = keep.size() - 1;
     set.segments = {put(in.segmentQ), put(in.segmentK)};
+    auto documents = kernel.documentsFor(in);
+    if (!documents)
+      return std::move(documents).error();
+    set.documents = std::move(*documents);
     set.t = contiguousTensors(in, q, k, v, o);
     if (dout) {
       const AttentionGradients poisoned = AttentionGradients::poisoned(in);
@@ -396,6 +549,11 @@ private:
       identity.append(reinterpret_cast<const char *>(values.data()),
                       values.size() * sizeof(values[0]));
     };
+    // The workspace is sized by the kernel's tiles: part of the identity.
+    identity += std::to_string(workspaceFloats(plan, plan.schedule));
+    append(plan.schedule.ctaOffsets);
+    append(plan.schedule.items);
+    append(plan.schedule.combines);
     for (const LayoutTables *l : {&plan.layout, &plan.transposed}) {
       identity += std::to_string(static_cast<int>(l->form)) + "/" +
                   std::to_string(l->numLayouts) + "/" +
@@ -414,26 +572,10 @@ private:
     if (auto error = context_.setCurrent())
       return std::move(*error);
     auto tables = std::make_shared<DeviceTables>();
-    std::optional<Error> failed;
-    auto put = [&](const auto &values) {
-      using T = typename std::decay_t<decltype(values)>::value_type;
-      auto pointer = upload(context_, values, tables->buffers);
-      if (!pointer) {
-        if (!failed)
-          failed = pointer.error();
-        return static_cast<const T *>(nullptr);
-      }
-      return *pointer;
-    };
-    auto tileTables = [&](const LayoutTables &l) {
-      return TileTablePointers{put(l.rowOffsets), put(l.runs), put(l.bsrRowPtr),
-                               put(l.bsrColIdx), put(l.bsrIsFull)};
-    };
-    tables->pointers.headToLayout = put(plan.layout.headToLayout);
-    tables->pointers.rows = tileTables(plan.layout);
-    tables->pointers.cols = tileTables(plan.transposed);
-    if (failed)
-      return failed->withContext("uploading the layout of " + plan.pattern);
+    if (auto error =
+            uploadTables(context_, planTables(plan),
+                         workspaceFloats(plan, plan.schedule), *tables))
+      return error->withContext("uploading the layout of " + plan.pattern);
     slot = tables;
     return slot;
   }

@@ -34,6 +34,22 @@ SegmentIdsRef hostSegments(const AttentionInputs &in) {
   return ids;
 }
 
+/// Packed documents in host memory: the ids are the kernel's too.
+class EmulatorDocuments final : public DocumentLayout {
+public:
+  EmulatorDocuments(const Kernel *owner, Tables tables)
+      : DocumentLayout(tables), owner(owner), qIds(std::move(tables.qIds)),
+        kIds(std::move(tables.kIds)),
+        workspace(static_cast<std::size_t>(
+            workspaceFloats(owner->plan(), schedule()))) {}
+  SegmentIdsRef ids() const {
+    return {qIds.data(), kIds.empty() ? nullptr : kIds.data()};
+  }
+  const Kernel *owner;
+  std::vector<std::int32_t> qIds, kIds;
+  mutable std::vector<float> workspace;
+};
+
 class EmulatorKernel final : public Kernel {
 public:
   EmulatorKernel(KernelPlan plan, bool fromCache, double compileSeconds,
@@ -42,7 +58,9 @@ public:
                  unsigned long long shuffleSeed)
       : Kernel(std::move(plan), fromCache, compileSeconds),
         forward_(std::move(forward)), backward_(std::move(backward)),
-        workers_(workers), shuffleSeed_(shuffleSeed) {}
+        workers_(workers), shuffleSeed_(shuffleSeed),
+        workspace_(static_cast<std::size_t>(
+            workspaceFloats(plan_, plan_.schedule))) {}
 
   using Kernel::forward;
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
@@ -51,13 +69,33 @@ public:
                                void * /*stream*/, float scale) const override {
     if (auto error = checkArguments(q, k, v, o, segments))
       return error;
-    int status = 0;
-    const LaceFwdParams params = makeParams(plan_, hostTables(plan_, &status),
-                                            q, k, v, o, lse, segments, scale);
-    if (auto error = run(*forward_, plan_.spec.name, launchShape(plan_),
-                         &params, status))
-      return error->withContext("forward (" + plan_.pattern + ")");
-    return std::nullopt;
+    std::lock_guard<std::mutex> lock(workspaceMutex_);
+    return runForward(planTables(plan_), workspace_.data(), q, k, v, o, lse,
+                      segments, scale);
+  }
+
+  std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
+                               const TensorRef &v, const TensorRef &o,
+                               float *lse, const DocumentLayout &documents,
+                               void * /*stream*/, float scale) const override {
+    auto docs = ours(documents, "forward");
+    if (!docs)
+      return std::move(docs).error();
+    if (auto error = checkArguments(q, k, v, o, (*docs)->ids()))
+      return error;
+    std::lock_guard<std::mutex> lock(workspaceMutex_);
+    return runForward(documentTables(documents), (*docs)->workspace.data(), q,
+                      k, v, o, lse, (*docs)->ids(), scale);
+  }
+
+  Expected<std::shared_ptr<const DocumentLayout>>
+  documents(std::span<const std::int32_t> qIds,
+            std::span<const std::int32_t> kIds) const override {
+    auto tables = DocumentLayout::build(plan_, qIds, kIds);
+    if (!tables)
+      return std::move(tables).error();
+    return std::shared_ptr<const DocumentLayout>(
+        std::make_shared<EmulatorDocuments>(this, std::move(*tables)));
   }
 
   std::optional<Error> backward(const BackwardTensors &t,
@@ -65,9 +103,62 @@ public:
                                 void * /*stream*/, float scale) const override {
     if (auto error = checkBackwardArguments(t, segments))
       return error;
+    return runBackward(planTables(plan_), t, segments, scale);
+  }
+
+  std::optional<Error> backward(const BackwardTensors &t,
+                                const DocumentLayout &documents,
+                                void * /*stream*/, float scale) const override {
+    auto docs = ours(documents, "backward");
+    if (!docs)
+      return std::move(docs).error();
+    if (auto error = checkBackwardArguments(t, (*docs)->ids()))
+      return error;
+    return runBackward(documentTables(documents), t, (*docs)->ids(), scale);
+  }
+
+  bool hasBackward() const override { return backward_ != nullptr; }
+
+private:
+  Expected<const EmulatorDocuments *> ours(const DocumentLayout &documents,
+                                           const char *call) const {
+    const auto *docs = dynamic_cast<const EmulatorDocuments *>(&documents);
+    if (!docs || docs->owner != this)
+      return Error(std::string(call) + " (" + plan_.pattern +
+                   "): the DocumentLayout was made by another kernel; make "
+                   "it with this kernel's documents()");
+    return docs;
+  }
+
+  std::optional<Error> runForward(const HostTables &host, float *workspace,
+                                  const TensorRef &q, const TensorRef &k,
+                                  const TensorRef &v, const TensorRef &o,
+                                  float *lse, const SegmentIdsRef &segments,
+                                  float scale) const {
     int status = 0;
-    const LaceBwdParams params = makeBackwardParams(
-        plan_, hostTables(plan_, &status), t, segments, scale);
+    const LaceFwdParams params =
+        makeParams(plan_, host, hostPointers(host, workspace, &status), q, k,
+                   v, o, lse, segments, scale);
+    if (auto error = run(*forward_, plan_.spec.name,
+                         launchShape(plan_, *host.schedule), &params, status))
+      return error->withContext("forward (" + plan_.pattern + ")");
+    // The combine step reads every piece: it starts after the forward.
+    if (host.schedule->numCombines() > 0)
+      if (auto error = run(*forward_, plan_.spec.combineKernelName(),
+                           combineLaunchShape(plan_, *host.schedule), &params,
+                           status))
+        return error->withContext("forward combine (" + plan_.pattern + ")");
+    return std::nullopt;
+  }
+
+  std::optional<Error> runBackward(const HostTables &host,
+                                   const BackwardTensors &t,
+                                   const SegmentIdsRef &segments,
+                                   float scale) const {
+    int status = 0;
+    const LaceBwdParams params =
+        makeBackwardParams(plan_, host, hostPointers(host, nullptr, &status), t,
+                           segments, scale);
     // dq writes delta, which dkdv reads: one launch after the other.
     if (auto error = run(*backward_, plan_.spec.dqKernelName(),
                          dqLaunchShape(plan_), &params, status))
@@ -78,12 +169,11 @@ public:
     return std::nullopt;
   }
 
-  bool hasBackward() const override { return backward_ != nullptr; }
-
-private:
   std::optional<Error> run(const emu::KernelObject &object,
                            const std::string &entry, const LaunchShape &shape,
                            const void *params, const int &status) const {
+    if (shape.grid[0] == 0)
+      return std::nullopt; // nothing to launch
     emu::LaunchConfig config;
     config.grid = {shape.grid[0], shape.grid[1], shape.grid[2]};
     config.block = {shape.threads, 1, 1};
@@ -101,6 +191,10 @@ private:
   std::shared_ptr<emu::KernelObject> forward_, backward_;
   unsigned workers_;
   unsigned long long shuffleSeed_;
+  /// The plan's split rows' partial results; the emulator runs one forward
+  /// at a time per kernel.
+  mutable std::mutex workspaceMutex_;
+  mutable std::vector<float> workspace_;
 };
 
 class EmulatorRuntime final : public Runtime {
@@ -143,7 +237,9 @@ public:
       return loaded(kernelKey.key, *cached->entry, label);
     };
     auto forward =
-        object(jit::Pass::Forward, {{plan.spec.name, "LaceFwdParams"}});
+        object(jit::Pass::Forward, {{plan.spec.name, "LaceFwdParams"},
+                                    {plan.spec.combineKernelName(),
+                                     "LaceFwdParams"}});
     if (!forward)
       return std::move(forward).error();
     std::shared_ptr<emu::KernelObject> backward;
@@ -165,12 +261,20 @@ public:
                               int repeats) override {
     HostRun run;
     run.outputs = AttentionOutputs::poisoned(in);
+    auto documents = kernel.documentsFor(in);
+    if (!documents)
+      return std::move(documents).error();
+    if (*documents)
+      run.documents = (*documents)->stats();
     const AttentionTensors t = contiguousTensors(
         in, in.q.data(), in.k.data(), in.v.data(), run.outputs.o.data());
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.forward(t.q, t.k, t.v, t.o,
-                                      run.outputs.lse.data(), hostSegments(in)))
+      float *lse = run.outputs.lse.data();
+      if (auto error = *documents ? kernel.forward(t.q, t.k, t.v, t.o, lse,
+                                                   **documents)
+                                  : kernel.forward(t.q, t.k, t.v, t.o, lse,
+                                                   hostSegments(in)))
         return std::move(*error);
       run.seconds.push_back(secondsSince(start));
     }
@@ -186,6 +290,10 @@ public:
       return std::move(forward).error();
     HostBackward run;
     run.outputs = std::move(forward->outputs);
+    run.documents = forward->documents;
+    auto documents = kernel.documentsFor(in);
+    if (!documents)
+      return std::move(documents).error();
     run.gradients = AttentionGradients::poisoned(in);
     std::vector<float> delta(
         static_cast<std::size_t>(kernel.backwardWorkspaceFloats()));
@@ -195,7 +303,8 @@ public:
         run.gradients.dk.data(), run.gradients.dv.data(), delta.data());
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (auto error = kernel.backward(t, hostSegments(in)))
+      if (auto error = *documents ? kernel.backward(t, **documents)
+                                  : kernel.backward(t, hostSegments(in)))
         return std::move(*error);
       run.seconds.push_back(secondsSince(start));
     }

@@ -171,17 +171,40 @@ TileTablePointers hostTileTables(const LayoutTables &l) {
 }
 } // namespace
 
-TablePointers hostTables(const KernelPlan &plan, int *status) {
-  return {plan.layout.headToLayout.data(), hostTileTables(plan.layout),
-          hostTileTables(plan.transposed), status};
+HostTables planTables(const KernelPlan &plan) {
+  return {&plan.layout, &plan.transposed, &plan.schedule};
 }
 
-LaceBwdParams makeBackwardParams(const KernelPlan &plan,
+HostTables documentTables(const DocumentLayout &documents) {
+  return {&documents.layout(), &documents.transposed(), &documents.schedule()};
+}
+
+TablePointers hostPointers(const HostTables &tables, float *workspace,
+                           int *status) {
+  TablePointers p;
+  p.headToLayout = tables.layout->headToLayout.data();
+  p.rows = hostTileTables(*tables.layout);
+  p.cols = hostTileTables(*tables.transposed);
+  p.ctaOffsets = tables.schedule->ctaOffsets.data();
+  p.workItems = tables.schedule->items.data();
+  p.combines = tables.schedule->combines.data();
+  p.workspace = workspace;
+  p.status = status;
+  return p;
+}
+
+std::int64_t workspaceFloats(const KernelPlan &plan,
+                             const ScheduleTables &schedule) {
+  const jit::TileConfig t = plan.spec.resolvedTiles();
+  return std::int64_t{schedule.numSlots} * t.blockM * (plan.spec.headDim + 1);
+}
+
+LaceBwdParams makeBackwardParams(const KernelPlan &plan, const HostTables &host,
                                  const TablePointers &tables,
                                  const BackwardTensors &t,
                                  const SegmentIdsRef &segments, float scale) {
   LaceBwdParams p{};
-  p.fwd = makeParams(plan, tables, t.q, t.k, t.v, t.o,
+  p.fwd = makeParams(plan, host, tables, t.q, t.k, t.v, t.o,
                      const_cast<float *>(t.lse), segments, scale);
   p.dout = t.dout.data;
   p.dq = const_cast<void *>(t.dq.data);
@@ -200,16 +223,18 @@ LaceBwdParams makeBackwardParams(const KernelPlan &plan,
   p.dv_stride_s = t.dv.strides[1];
   p.dv_stride_h = t.dv.strides[2];
   p.delta = t.delta;
-  p.cols = tileTable(plan.transposed, tables.cols);
+  p.cols = tileTable(*host.transposed, tables.cols);
   return p;
 }
 
-LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
-                         const TensorRef &q, const TensorRef &k,
-                         const TensorRef &v, const TensorRef &o, float *lse,
+LaceFwdParams makeParams(const KernelPlan &plan, const HostTables &host,
+                         const TablePointers &tables, const TensorRef &q,
+                         const TensorRef &k, const TensorRef &v,
+                         const TensorRef &o, float *lse,
                          const SegmentIdsRef &segments, float scale) {
   const ProblemShape &s = plan.shape;
-  const LayoutTables &l = plan.layout;
+  const LayoutTables &l = *host.layout;
+  const ScheduleTables &schedule = *host.schedule;
   LaceFwdParams p{};
   p.q = q.data;
   p.k = k.data;
@@ -241,25 +266,46 @@ LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
   p.num_layouts = l.numLayouts;
   p.head_to_layout = tables.headToLayout;
   p.rows = tileTable(l, tables.rows);
+  p.num_ctas = schedule.numCtas;
+  p.cta_offsets = tables.ctaOffsets;
+  p.work_items = tables.workItems;
+  p.num_items = schedule.numItems();
+  p.combines = tables.combines;
+  p.num_combines = static_cast<int>(schedule.numCombines());
+  p.num_slots = schedule.numSlots;
+  const jit::TileConfig t = plan.spec.resolvedTiles();
+  p.partial_o = tables.workspace;
+  p.partial_lse =
+      tables.workspace
+          ? tables.workspace + std::int64_t{schedule.numSlots} * t.blockM *
+                                   plan.spec.headDim
+          : nullptr;
   p.q_segment_ids = segments.q;
   p.k_segment_ids = segments.k ? segments.k : segments.q;
   p.status = tables.status;
   return p;
 }
 
-LaunchShape launchShape(const KernelPlan &plan) {
-  return {{static_cast<unsigned>(plan.layout.numRows),
-           static_cast<unsigned>(plan.shape.heads),
-           static_cast<unsigned>(plan.shape.batch)},
+LaunchShape launchShape(const KernelPlan &plan,
+                        const ScheduleTables &schedule) {
+  return {{static_cast<unsigned>(schedule.numCtas), 1, 1},
           static_cast<unsigned>(plan.spec.threads()),
           static_cast<unsigned>(plan.spec.sharedBytes())};
 }
 
+LaunchShape combineLaunchShape(const KernelPlan &plan,
+                               const ScheduleTables &schedule) {
+  return {{static_cast<unsigned>(schedule.numCombines()), 1, 1},
+          static_cast<unsigned>(plan.spec.threads()),
+          0};
+}
+
 LaunchShape dqLaunchShape(const KernelPlan &plan) {
-  LaunchShape shape = launchShape(plan);
-  shape.threads = static_cast<unsigned>(plan.spec.backwardDqThreads());
-  shape.sharedBytes = static_cast<unsigned>(plan.spec.backwardDqSharedBytes());
-  return shape;
+  return {{static_cast<unsigned>(plan.layout.numRows),
+           static_cast<unsigned>(plan.shape.heads),
+           static_cast<unsigned>(plan.shape.batch)},
+          static_cast<unsigned>(plan.spec.backwardDqThreads()),
+          static_cast<unsigned>(plan.spec.backwardDqSharedBytes())};
 }
 
 LaunchShape dkdvLaunchShape(const KernelPlan &plan) {

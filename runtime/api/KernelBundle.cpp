@@ -1,7 +1,7 @@
 //===- KernelBundle.cpp - Plans saved for machines without the compiler ---===//
 //
-// Format (version 1), one item per line:
-//   lace-bundle 1
+// Format (version 3), one item per line:
+//   lace-bundle 3
 //   plans <n>
 //   plan                          then, per plan, in this order:
 //   <key> <value...>              scalars and int lists: "runs <count> v v v"
@@ -92,6 +92,17 @@ std::string writeBundle(const std::vector<BundledPlan> &plans) {
     // The transposed layout (the backward's), "t_"-prefixed, when planned.
     if (p.transposed.numLayouts > 0)
       writeTables(out, "t_", p.transposed);
+    const ScheduleTables &sched = p.schedule;
+    writeLine(out, "schedule",
+              std::to_string(sched.numCtas) + " " +
+                  std::to_string(sched.numSlots) + " " +
+                  std::to_string(sched.imbalance) + " " +
+                  std::to_string(sched.imbalanceBeforeSplit));
+    writeList(out, "cta_offsets", sched.ctaOffsets);
+    writeList(out, "work_items", sched.items);
+    writeList(out, "combines", sched.combines);
+    for (const std::string &mask : p.runTimeMasks)
+      writeText(out, "run_time_mask", mask);
     writeText(out, "kernel_ir", p.kernelIr);
     writeText(out, "live_expr", p.spec.liveExpr);
     writeText(out, "live_body", p.spec.liveBody);
@@ -254,6 +265,22 @@ bool readPlan(Reader &r, BundledPlan &out) {
       p.spec.name = w[1];
     } else if (key == "uses_segments" && w.size() == 2) {
       p.usesSegments = w[1] == "1";
+    } else if (key == "schedule" && w.size() == 5) {
+      if (!r.number(w[1], p.schedule.numCtas) ||
+          !r.number(w[2], p.schedule.numSlots))
+        return false;
+      p.schedule.imbalance = std::strtod(std::string(w[3]).c_str(), nullptr);
+      p.schedule.imbalanceBeforeSplit =
+          std::strtod(std::string(w[4]).c_str(), nullptr);
+    } else if (key == "cta_offsets") {
+      if (!readList(r, w, p.schedule.ctaOffsets))
+        return false;
+    } else if (key == "work_items") {
+      if (!readList(r, w, p.schedule.items))
+        return false;
+    } else if (key == "combines") {
+      if (!readList(r, w, p.schedule.combines))
+        return false;
     } else if (key == "layout_seconds" && w.size() == 2) {
       p.layoutSeconds = std::strtod(std::string(w[1]).c_str(), nullptr);
     } else if (key == "layout_form" && w.size() == 2) {
@@ -293,6 +320,8 @@ bool readPlan(Reader &r, BundledPlan &out) {
       const std::string_view field = w[1];
       if (field == "kernel_ir")
         p.kernelIr = std::move(text);
+      else if (field == "run_time_mask")
+        p.runTimeMasks.push_back(std::move(text));
       else if (field == "live_expr")
         p.spec.liveExpr = std::move(text);
       else if (field == "live_body")

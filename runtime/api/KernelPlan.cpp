@@ -111,11 +111,77 @@ std::string LayoutTables::validate(std::int64_t heads) const {
   return {};
 }
 
-double KernelPlan::computedFlops() const {
+std::string ScheduleTables::validate(const ProblemShape &shape,
+                                    const LayoutTables &layout) const {
+  auto at = [](std::int64_t i) { return "work item " + std::to_string(i); };
+  if (numCtas < 1 || ctaOffsets.size() != std::size_t(numCtas) + 1)
+    return "the schedule needs num_ctas >= 1 and num_ctas + 1 CTA offsets";
+  if (items.size() % kItemFields || combines.size() % kCombineFields)
+    return "the schedule's records are not whole";
+  if (ctaOffsets.front() != 0 || ctaOffsets.back() != numItems() ||
+      !std::is_sorted(ctaOffsets.begin(), ctaOffsets.end()))
+    return "the CTA offsets do not cover the work items in order";
+  if (numSlots < 0)
+    return "negative workspace slots";
+  // Columns of each (batch, head, row) the items cover, and the row that
+  // owns each slot.
+  const std::int64_t rows = layout.numRows;
+  std::vector<std::int64_t> covered(
+      static_cast<std::size_t>(shape.batch * shape.heads * rows), 0);
+  std::vector<std::int64_t> slotRow(static_cast<std::size_t>(numSlots), -1);
+  for (std::int64_t i = 0; i < numItems(); ++i) {
+    const std::int32_t *w = items.data() + i * kItemFields;
+    const std::int32_t b = w[0], h = w[1], r = w[2], c0 = w[3], c1 = w[4],
+                       split = w[5], splits = w[6], slot = w[7];
+    if (b < 0 || b >= shape.batch || h < 0 || h >= shape.heads || r < 0 ||
+        r >= rows)
+      return at(i) + ": (batch, head, row) outside the problem";
+    if (c0 < 0 || c0 > c1 || c1 > layout.numCols)
+      return at(i) + ": columns outside [0, num_cols)";
+    if (splits < 1 || split < 0 || split >= splits ||
+        (splits == 1) != (slot == -1) || slot < -1 || slot >= numSlots)
+      return at(i) + ": bad split, split count or slot";
+    const std::int64_t row = (std::int64_t{b} * shape.heads + h) * rows + r;
+    covered[static_cast<std::size_t>(row)] += c1 - c0;
+    if (slot >= 0) {
+      if (slotRow[static_cast<std::size_t>(slot)] != -1)
+        return at(i) + ": slot " + std::to_string(slot) + " used twice";
+      slotRow[static_cast<std::size_t>(slot)] = row;
+    }
+  }
+  for (std::size_t row = 0; row < covered.size(); ++row)
+    if (covered[row] != layout.numCols)
+      return "the work items cover " + std::to_string(covered[row]) +
+             " columns of row " + std::to_string(row % rows) + " of head " +
+             std::to_string(row / rows % shape.heads) + " of batch entry " +
+             std::to_string(row / rows / shape.heads) + ", not " +
+             std::to_string(layout.numCols);
+  std::vector<bool> merged(static_cast<std::size_t>(numSlots), false);
+  for (std::int64_t i = 0; i < numCombines(); ++i) {
+    const std::int32_t *c = combines.data() + i * kCombineFields;
+    const std::int64_t row =
+        (std::int64_t{c[0]} * shape.heads + c[1]) * rows + c[2];
+    if (c[3] < 0 || c[4] < 2 || std::int64_t{c[3]} + c[4] > numSlots)
+      return "combine " + std::to_string(i) + ": slots outside the workspace";
+    for (std::int32_t s = c[3]; s < c[3] + c[4]; ++s) {
+      if (merged[static_cast<std::size_t>(s)] ||
+          slotRow[static_cast<std::size_t>(s)] != row)
+        return "combine " + std::to_string(i) + ": slot " + std::to_string(s) +
+               " is not a piece of its row";
+      merged[static_cast<std::size_t>(s)] = true;
+    }
+  }
+  if (std::find(merged.begin(), merged.end(), false) != merged.end())
+    return "a workspace slot is never combined";
+  return {};
+}
+
+double KernelPlan::computedFlops() const { return computedFlops(layout); }
+
+double KernelPlan::computedFlops(const LayoutTables &l) const {
   // Elements of the computed tiles inside the problem (the last row and
   // column of tiles are clipped to seq_q and seq_k).
   const jit::TileConfig t = spec.resolvedTiles();
-  const LayoutTables &l = layout;
   auto columns = [&](std::int64_t begin, std::int64_t end) {
     return std::min(end * t.blockN, shape.seqK) - begin * t.blockN;
   };
@@ -164,6 +230,11 @@ std::string KernelPlan::validate() const {
            "need " + std::to_string(qTiles) + " x " + std::to_string(kTiles);
   if (std::string why = layout.validate(shape.heads); !why.empty())
     return "layout: " + why;
+  if (std::string why = schedule.validate(shape, layout); !why.empty())
+    return "schedule: " + why;
+  if (usesSegments &&
+      runTimeMasks.size() != static_cast<std::size_t>(layout.numLayouts))
+    return "a segment pattern needs one run-time mask per layout";
   if (transposed.numLayouts == 0)
     return {}; // a forward-only plan
   if (transposed.numRows != kTiles || transposed.numCols != qTiles ||

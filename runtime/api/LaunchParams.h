@@ -22,25 +22,46 @@ struct TileTablePointers {
   const int *bsrColIdx = nullptr;
   const unsigned char *bsrIsFull = nullptr;
 };
-/// Where a backend keeps a plan's tables: the forward layout (rows), its
-/// transpose (cols, for the backward) and the head map they share.
+/// The host tables of one launch: the plan's own, or a DocumentLayout's
+/// (same grid and head map, the exact layout of one call's ids).
+struct HostTables {
+  const LayoutTables *layout = nullptr;
+  const LayoutTables *transposed = nullptr;
+  const ScheduleTables *schedule = nullptr;
+};
+HostTables planTables(const KernelPlan &plan);
+HostTables documentTables(const DocumentLayout &documents);
+
+/// Where a backend keeps those tables: the forward layout (rows), its
+/// transpose (cols, for the backward), the head map they share, the work
+/// list, and the workspace of split rows' partial results.
 struct TablePointers {
   const int *headToLayout = nullptr;
   TileTablePointers rows, cols;
+  const int *ctaOffsets = nullptr;
+  const int *workItems = nullptr;
+  const int *combines = nullptr;
+  float *workspace = nullptr; ///< workspaceFloats() floats
   int *status = nullptr;
 };
-/// Host addresses of a plan's own tables (the emulator's).
-TablePointers hostTables(const KernelPlan &plan, int *status);
+/// Host addresses of `tables` (the emulator's), with `workspace` and
+/// `status` the caller's.
+TablePointers hostPointers(const HostTables &tables, float *workspace,
+                           int *status);
+/// Floats of the workspace the split rows of `schedule` need.
+std::int64_t workspaceFloats(const KernelPlan &plan,
+                             const ScheduleTables &schedule);
 
 /// The kernel's parameters; the tensors were checked by
 /// Kernel::checkArguments.
-LaceFwdParams makeParams(const KernelPlan &plan, const TablePointers &tables,
-                         const TensorRef &q, const TensorRef &k,
-                         const TensorRef &v, const TensorRef &o, float *lse,
+LaceFwdParams makeParams(const KernelPlan &plan, const HostTables &host,
+                         const TablePointers &tables, const TensorRef &q,
+                         const TensorRef &k, const TensorRef &v,
+                         const TensorRef &o, float *lse,
                          const SegmentIdsRef &segments, float scale);
 /// The backward kernels' parameters; checked by
 /// Kernel::checkBackwardArguments.
-LaceBwdParams makeBackwardParams(const KernelPlan &plan,
+LaceBwdParams makeBackwardParams(const KernelPlan &plan, const HostTables &host,
                                  const TablePointers &tables,
                                  const BackwardTensors &t,
                                  const SegmentIdsRef &segments, float scale);
@@ -51,8 +72,11 @@ struct LaunchShape {
   unsigned threads;
   unsigned sharedBytes;
 };
-/// The forward: grid (q-tiles, heads, batch).
-LaunchShape launchShape(const KernelPlan &plan);
+/// The forward: a persistent grid of the schedule's CTAs; then, when rows
+/// were split, the combine step: one CTA per split row (grid 0: none).
+LaunchShape launchShape(const KernelPlan &plan, const ScheduleTables &schedule);
+LaunchShape combineLaunchShape(const KernelPlan &plan,
+                               const ScheduleTables &schedule);
 /// The backward's dq kernel (q-tiles, heads, batch) and dkdv kernel
 /// (k-tiles, kv heads, batch), launched in that order.
 LaunchShape dqLaunchShape(const KernelPlan &plan);

@@ -316,10 +316,20 @@ std::string KernelSource::generate(const KernelSpec &spec, Pass pass) {
            "size\");\n";
     out += "static_assert(lace::FwdTile<LaceTraits>::kThreads == " + threads +
            ", \"threads per CTA\");\n\n";
-    out += "extern \"C\" __global__ void __launch_bounds__(" + threads + ")\n" +
+    // Minimum one CTA per SM: the persistent grid is sized to what fits,
+    // and without it ptxas caps registers at 128 and spills for d 32.
+    out += "// Grid (num_ctas): persistent CTAs walking the work list.\n";
+    out += "extern \"C\" __global__ void __launch_bounds__(" + threads +
+           ", 1)\n" +
            spec.name +
            "(const lace::LaceFwdParams p) {\n"
-           "  lace::attention_fwd_grid<LaceTraits, LacePattern>(p);\n"
+           "  lace::attention_fwd_persistent<LaceTraits, LacePattern>(p);\n"
+           "}\n";
+    out += "// Grid (num_combines): merges the pieces of split rows.\n";
+    out += "extern \"C\" __global__ void __launch_bounds__(" + threads + ")\n" +
+           spec.combineKernelName() +
+           "(const lace::LaceFwdParams p) {\n"
+           "  lace::attention_combine<LaceTraits>(p);\n"
            "}\n";
     return out;
   }

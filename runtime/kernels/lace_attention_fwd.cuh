@@ -86,13 +86,20 @@ mask_tile(const LaceFwdParams &p, float (&s)[Tile::kMTiles][Tile::kKeyTiles][4],
       }
 }
 
-/// The forward pass of one work item: q-tile `row` of head `h`, batch `b`.
-/// This is the unit a persistent schedule would loop over (the hook: a
-/// persistent entry reads (b, h, row) from a work list instead of blockIdx;
-/// split k-ranges would bound the cursor and write partial O/LSE).
+/// One work item of the schedule (lace_params.cuh, LaceFwdParams::work_items).
+struct WorkItem {
+  int b, h, row;      ///< batch, head, q-tile
+  int col_lo, col_hi; ///< the k-tiles [col_lo, col_hi) it covers
+  int slot;           ///< >= 0: a piece of a split row (its workspace slot)
+};
+
+/// The forward pass of one work item: q-tile `row` of head `h`, batch `b`,
+/// over its k-tiles in [col_lo, col_hi). A whole row writes O and LSE; a
+/// piece writes its own normalised O (fp32) and LSE to workspace slot
+/// `slot`, for attention_combine.
 template <class Traits, class Pattern>
 __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
-                                                   int b, int h, int row,
+                                                   const WorkItem &item,
                                                    unsigned char *smem) {
   using Tile = FwdTile<Traits>;
   using T = typename Tile::Element;
@@ -102,6 +109,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   constexpr float kLn2 = 0.6931471805599453f;
   const float neg_inf = -__int_as_float(0x7f800000);
 
+  const int b = item.b, h = item.h, row = item.row;
   const int tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
   const int q_begin = row * Tile::kBlockM;
@@ -123,7 +131,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   const int layout_slot = p.head_to_layout[h];
   TileCursor load, compute;
   if (layout_slot >= 0 && layout_slot < p.num_layouts) {
-    load.start(p.rows, p.status, layout_slot, row);
+    load.start(p.rows, p.status, layout_slot, row, item.col_lo, item.col_hi);
     compute = load;
   } else {
     arch::report_error(p.status, kStatusBadLayoutIndex);
@@ -314,8 +322,14 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   __syncthreads();
 
   // Epilogue: O = acc / sum (0 for a row without a live key), LSE = ln(sum
-  // of e^s) = (max + log2(sum)) * ln 2 (-inf for such a row).
+  // of e^s) = (max + log2(sum)) * ln 2 (-inf for such a row). A piece of a
+  // split row writes both, in fp32, to its workspace slot.
   T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
+  const bool piece = item.slot >= 0;
+  float *piece_o = p.partial_o + static_cast<long long>(item.slot) *
+                                     Tile::kBlockM * Tile::kHeadDim;
+  float *piece_lse =
+      p.partial_lse + static_cast<long long>(item.slot) * Tile::kBlockM;
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -326,6 +340,20 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         continue;
       const bool dead = !(sum > 0.f);
       const float inv = dead ? 0.f : 1.f / sum;
+      const float lse =
+          dead ? neg_inf : (row_max[mt][half_row] + __log2f(sum)) * kLn2;
+      if (piece) {
+        float *o_row = piece_o + (q - q_begin) * Tile::kHeadDim;
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt) {
+          o_row[dt * 8 + 2 * (lane % 4)] = acc_o[mt][dt][2 * half_row] * inv;
+          o_row[dt * 8 + 2 * (lane % 4) + 1] =
+              acc_o[mt][dt][2 * half_row + 1] * inv;
+        }
+        if (lane % 4 == 0)
+          piece_lse[q - q_begin] = lse;
+        continue;
+      }
       T *o_row = o_dst + static_cast<long long>(q) * p.o_stride_s;
 #pragma unroll
       for (int dt = 0; dt < kDT; ++dt)
@@ -333,26 +361,106 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
             arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
                            acc_o[mt][dt][2 * half_row + 1] * inv);
       if (p.lse != nullptr && lane % 4 == 0)
-        p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] =
-            dead ? neg_inf : (row_max[mt][half_row] + __log2f(sum)) * kLn2;
+        p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] = lse;
     }
 }
 
-/// The entry point: one CTA per (q-tile, head, batch) = (blockIdx.x,
-/// blockIdx.y, blockIdx.z), kThreads threads, FwdTile::kSmemBytes of
-/// dynamic shared memory.
+/// Record `index` of the work list, or false (and a status bit) when it is
+/// out of range. Every thread of the CTA reads the same record, so the
+/// answer is uniform.
+__device__ __forceinline__ bool read_work_item(const LaceFwdParams &p,
+                                               int index,
+                                               WorkItem &item) {
+  const int *w = p.work_items + kWorkItemFields * index;
+  item = {w[0], w[1], w[2], w[3], w[4], w[7]};
+  const int splits = w[6];
+  const bool ok = item.b >= 0 && item.b < p.batch && item.h >= 0 &&
+                  item.h < p.heads && item.row >= 0 &&
+                  item.row < p.rows.num_rows && item.col_lo >= 0 &&
+                  item.col_lo <= item.col_hi &&
+                  item.col_hi <= p.rows.num_cols && splits >= 1 &&
+                  (splits == 1) == (item.slot == -1) &&
+                  item.slot < p.num_slots;
+  if (!ok)
+    arch::report_error(p.status, kStatusBadWorkItem);
+  return ok;
+}
+
+/// The forward's entry point: a persistent grid of p.num_ctas CTAs, each
+/// running its slice of the work list in order (longest items first, as
+/// the LPT schedule assigned them), kThreads threads, FwdTile::kSmemBytes
+/// of dynamic shared memory.
 template <class Traits, class Pattern>
-__device__ __forceinline__ void attention_fwd_grid(const LaceFwdParams &p) {
-  attention_fwd_item<Traits, Pattern>(p, blockIdx.z, blockIdx.y, blockIdx.x,
-                                      arch::dynamic_smem());
+__device__ __forceinline__ void
+attention_fwd_persistent(const LaceFwdParams &p) {
+  const int cta = blockIdx.x;
+  if (cta >= p.num_ctas)
+    return;
+  const int begin = p.cta_offsets[cta], end = p.cta_offsets[cta + 1];
+  if (begin < 0 || begin > end || end > p.num_items) {
+    arch::report_error(p.status, kStatusBadWorkItem);
+    return;
+  }
+  for (int i = begin; i < end; ++i) {
+    WorkItem item;
+    if (read_work_item(p, i, item))
+      attention_fwd_item<Traits, Pattern>(p, item, arch::dynamic_smem());
+  }
+}
+
+/// The combine step: CTA i merges the pieces of split row p.combines[i]
+/// (docs/layout.md, combineSplits): lse = log(sum_j exp(lse_j)),
+/// O = sum_j exp(lse_j - lse) O_j; O = 0 and lse = -inf when no piece has a
+/// live key. Warps take rows, lanes two adjacent columns at a time.
+template <class Traits>
+__device__ __forceinline__ void attention_combine(const LaceFwdParams &p) {
+  using T = typename Traits::Element;
+  constexpr int kBlockM = Traits::kBlockM, kHeadDim = Traits::kHeadDim;
+  const float neg_inf = -__int_as_float(0x7f800000);
+  if (static_cast<int>(blockIdx.x) >= p.num_combines)
+    return;
+  const int *c = p.combines + kCombineFields * blockIdx.x;
+  const int b = c[0], h = c[1], row = c[2], first = c[3], pieces = c[4];
+  if (b < 0 || b >= p.batch || h < 0 || h >= p.heads || row < 0 ||
+      row >= p.rows.num_rows || first < 0 || pieces < 1 ||
+      first + pieces > p.num_slots) {
+    arch::report_error(p.status, kStatusBadWorkItem);
+    return;
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
+  for (int r = warp; r < kBlockM; r += Traits::kWarps) {
+    const int q = row * kBlockM + r;
+    if (q >= p.seq_q)
+      break;
+    const float *lse = p.partial_lse + static_cast<long long>(first) * kBlockM;
+    float m = neg_inf;
+    for (int j = 0; j < pieces; ++j)
+      m = fmaxf(m, lse[j * kBlockM + r]);
+    float total = neg_inf;
+    if (m != neg_inf) {
+      float sum = 0.f;
+      for (int j = 0; j < pieces; ++j)
+        sum += expf(lse[j * kBlockM + r] - m);
+      total = m + logf(sum);
+    }
+    T *o_row = o_dst + static_cast<long long>(q) * p.o_stride_s;
+    for (int d = 2 * lane; d < kHeadDim; d += 64) {
+      float o0 = 0.f, o1 = 0.f;
+      if (total != neg_inf)
+        for (int j = 0; j < pieces; ++j) {
+          const float w = expf(lse[j * kBlockM + r] - total);
+          const float *o_piece =
+              p.partial_o +
+              (static_cast<long long>(first + j) * kBlockM + r) * kHeadDim;
+          o0 += w * o_piece[d];
+          o1 += w * o_piece[d + 1];
+        }
+      *reinterpret_cast<unsigned *>(o_row + d) = arch::pack2<T>(o0, o1);
+    }
+    if (p.lse != nullptr && lane == 0)
+      p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] = total;
+  }
 }
 
 } // namespace lace
-
-/// The kernel template (the generated source instantiates it through an
-/// extern "C" wrapper with a stable name).
-template <class Traits, class Pattern>
-__global__ void __launch_bounds__(Traits::kWarps * 32)
-    lace_attention_fwd(const lace::LaceFwdParams p) {
-  lace::attention_fwd_grid<Traits, Pattern>(p);
-}

@@ -21,7 +21,11 @@ enum : int {
   kStatusBadLayoutIndex = 1, ///< head_to_layout[h] outside [0, num_layouts)
   kStatusBadRowOffset = 2,   ///< row_offsets / bsr_row_ptr outside the table
   kStatusBadTile = 4,        ///< a run or column outside [0, num_cols)
+  kStatusBadWorkItem = 8,    ///< a work-list or combine record out of range
 };
+
+/// Ints per record of LaceFwdParams::work_items and ::combines.
+enum : int { kWorkItemFields = 8, kCombineFields = 5 };
 
 /// The tables of one or more block layouts in one form (lace/Layout). Row r
 /// of layout l owns entries [offsets[l * (num_rows + 1) + r], ... + r + 1).
@@ -66,6 +70,24 @@ struct LaceFwdParams {
   const int *head_to_layout; ///< [heads], index of the layout of head h
   /// The forward layout: per q-tile row its k-tiles.
   LaceTileTable rows;
+
+  // ---- Work list (lace-schedule) ------------------------------------------
+  /// Persistent CTA c (blockIdx.x) runs work items [cta_offsets[c],
+  /// cta_offsets[c + 1]) in order, each {batch, head, row, col_begin,
+  /// col_end, split, num_splits, slot}: q-tile `row` over k-tiles
+  /// [col_begin, col_end). An item with slot >= 0 is a piece of a split row
+  /// and writes its own softmax-normalised O and LSE to the workspace
+  /// instead of o and lse; the combine kernel merges the pieces of each
+  /// `combines` record {batch, head, row, first_slot, num_splits}.
+  int num_ctas;
+  const int *cta_offsets; ///< [num_ctas + 1]
+  const int *work_items;  ///< [num_items * kWorkItemFields]
+  long long num_items;
+  const int *combines; ///< [num_combines * kCombineFields]
+  int num_combines;
+  int num_slots;
+  float *partial_o;   ///< [num_slots, block_m, head_dim]
+  float *partial_lse; ///< [num_slots, block_m], natural log
 
   /// Packed sequences, for patterns with `segment`: the segment (document)
   /// id of every query and key token, [seq_q] and [seq_k] int32, the same

@@ -54,14 +54,20 @@ struct TileCursor {
 
   int index = 0; ///< run index (runs) or entry index (BSR)
   int index_end = 0;
-  int col_end = 0; ///< runs: end of the current run
+  int col_end = 0; ///< runs: end of the current run (clipped to hi)
+  int lo = 0, hi = 0; ///< the column window
 
   // The table and the status word are passed to every call rather than
   // kept: kernel parameters need no registers, copies of their addresses
   // would (two 64-bit pointers per cursor).
+  /// Row `row` of layout `layout`, only its columns in [col_lo, col_hi)
+  /// (a piece of a split row; 0 and 0x7fffffff: the whole row).
   __device__ __forceinline__ void start(const LaceTileTable &table, int *status,
-                                        int layout, int row) {
+                                        int layout, int row, int col_lo = 0,
+                                        int col_hi = 0x7fffffff) {
     valid = false;
+    lo = col_lo;
+    hi = col_hi;
     const long long slot =
         static_cast<long long>(layout) * (table.num_rows + 1) + row;
     const bool runs = table.form == kLayoutRuns;
@@ -98,34 +104,44 @@ private:
   __device__ __forceinline__ void enterRun(const LaceTileTable &table,
                                            int *status) {
     valid = false;
-    if (index >= index_end)
-      return;
-    const int *run = table.runs + 3ll * index;
-    const int begin = run[0], end = run[1], k = run[2];
-    if (begin < 0 || begin >= end || end > table.num_cols ||
-        (k != kTilePartial && k != kTileFull)) {
-      arch::report_error(status, kStatusBadTile);
+    for (; index < index_end; ++index) {
+      const int *run = table.runs + 3ll * index;
+      const int begin = run[0], end = run[1], k = run[2];
+      if (begin < 0 || begin >= end || end > table.num_cols ||
+          (k != kTilePartial && k != kTileFull)) {
+        arch::report_error(status, kStatusBadTile);
+        return;
+      }
+      if (end <= lo)
+        continue; // before the window
+      if (begin >= hi)
+        return; // runs ascend: nothing more in the window
+      col = begin > lo ? begin : lo;
+      col_end = end < hi ? end : hi;
+      kind = k;
+      valid = true;
       return;
     }
-    col = begin;
-    col_end = end;
-    kind = k;
-    valid = true;
   }
 
   __device__ __forceinline__ void enterEntry(const LaceTileTable &table,
                                              int *status) {
     valid = false;
-    if (index >= index_end)
-      return;
-    const int c = table.bsr_col_idx[index];
-    if (c < 0 || c >= table.num_cols) {
-      arch::report_error(status, kStatusBadTile);
+    for (; index < index_end; ++index) {
+      const int c = table.bsr_col_idx[index];
+      if (c < 0 || c >= table.num_cols) {
+        arch::report_error(status, kStatusBadTile);
+        return;
+      }
+      if (c < lo)
+        continue;
+      if (c >= hi)
+        return;
+      col = c;
+      kind = table.bsr_is_full[index] ? kTileFull : kTilePartial;
+      valid = true;
       return;
     }
-    col = c;
-    kind = table.bsr_is_full[index] ? kTileFull : kTilePartial;
-    valid = true;
   }
 };
 

@@ -40,6 +40,9 @@ struct RunOptions {
   int repeat = 1;
   bool check = true;
   bool backward = false;
+  /// Segment patterns: this many documents of equal length (0: random
+  /// lengths, as randomInputs draws them).
+  std::int64_t documents = 0;
 };
 
 constexpr double kTolerance = 1e-2;
@@ -65,6 +68,10 @@ bool parseRunOption(std::span<const std::string> args, std::size_t &i,
       error =
           "expected auto, cuda or emulator for --device, got '" + value + "'";
     options.device = value;
+  } else if (takeValue(args, i, "--documents", value)) {
+    if (!parseNumber(value, options.documents) || options.documents < 1)
+      error = "expected a positive integer for --documents, got '" + value +
+              "'";
   } else if (takeValue(args, i, "--seed", value)) {
     if (!parseNumber(value, options.seed))
       error = "expected a non-negative integer for --seed, got '" + value + "'";
@@ -171,15 +178,43 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
 
   AttentionInputs inputs = randomInputs(ps, plan.spec.dtype, plan.spec.headDim,
                                         options.seed, plan.usesSegments);
+  if (plan.usesSegments && options.documents > 0) {
+    if (options.documents > ps.seqQ || ps.seqK != ps.seqQ) {
+      std::cerr << "lace: error: --documents needs seq_k == seq_q and at "
+                   "most seq documents\n";
+      return 1;
+    }
+    const std::int64_t length = ps.seqQ / options.documents;
+    for (std::int64_t t = 0; t < ps.seqQ; ++t)
+      inputs.segmentQ[static_cast<std::size_t>(t)] =
+          static_cast<std::int32_t>(std::min(options.documents - 1, t / length));
+  }
   Expected<HostRun> run =
       (*runtime)->runOnHost(**kernel, inputs, options.repeat);
   if (!run) {
     std::cerr << "lace: error: " << run.error().str() << "\n";
     return 1;
   }
+  if (run->documents)
+    std::printf("documents: layout built in %.3f ms on the host, %lld of "
+                "%lld tiles computed (%.2f%% of the all-partial plan)\n",
+                run->documents->buildSeconds * 1e3,
+                static_cast<long long>(run->documents->computedTiles),
+                static_cast<long long>(run->documents->supersetTiles),
+                run->documents->supersetTiles
+                    ? 100.0 * double(run->documents->computedTiles) /
+                          double(run->documents->supersetTiles)
+                    : 0.0);
+  std::printf("schedule: %d persistent CTAs, imbalance %.2f (%.2f with whole "
+              "rows), %lld split rows\n",
+              plan.schedule.numCtas, plan.schedule.imbalance,
+              plan.schedule.imbalanceBeforeSplit,
+              static_cast<long long>(plan.schedule.numCombines()));
   const double seconds = median(run->seconds);
+  const double flops =
+      run->documents ? run->documents->computedFlops : plan.computedFlops();
   std::printf("run: %.4f s (median of %d), %.4g GFLOP/s on computed tiles\n",
-              seconds, options.repeat, plan.computedFlops() / seconds * 1e-9);
+              seconds, options.repeat, flops / seconds * 1e-9);
   if (!options.check)
     return options.backward
                ? runBackward(**runtime, **kernel, inputs, options, references)

@@ -50,7 +50,7 @@ bool parseIds(const std::string &text, std::vector<std::int64_t> &out) {
 
 int runShow(std::span<const std::string> args) {
   PatternOptions options;
-  std::string seq, seqK, heads = "1", segments;
+  std::string seq, seqK, heads = "1", segments, documents;
 #ifdef LACE_WITH_MLIR
   LayoutShowOptions layout;
 #endif
@@ -59,7 +59,8 @@ int runShow(std::span<const std::string> args) {
     if (takeValue(args, i, "--seq", seq) ||
         takeValue(args, i, "--seq-k", seqK) ||
         takeValue(args, i, "--heads", heads) ||
-        takeValue(args, i, "--segments", segments))
+        takeValue(args, i, "--segments", segments) ||
+        takeValue(args, i, "--documents", documents))
       continue;
 #ifdef LACE_WITH_MLIR
     if (parseLayoutShowOption(args, i, layout, error)) {
@@ -71,7 +72,8 @@ int runShow(std::span<const std::string> args) {
     if (!parsePatternOption(args, i, options, error))
       return usageError("unknown option '" + args[i] +
                         "' for 'show', expected --seq N, --seq-k N, --heads "
-                        "H, --segments IDS, --pattern NAME or --param "
+                        "H, --segments IDS, --documents N, --pattern NAME or "
+                        "--param "
                         "name=value");
     if (!error.empty())
       return usageError(error);
@@ -87,11 +89,33 @@ int runShow(std::span<const std::string> args) {
     return usageError("--seq-k expects an integer, found '" + seqK + "'");
   if (!parseInt(heads, shape.heads))
     return usageError("--heads expects an integer, found '" + heads + "'");
+  SegmentIds ids;
+  if (!segments.empty() && !parseIds(segments, ids.q))
+    return usageError("--segments expects comma-separated integers, found '" +
+                      segments + "'");
+  if (!documents.empty()) {
+    std::int64_t count = 0;
+    if (!parseInt(documents, count) || count < 1 || count > shape.seqQ)
+      return usageError("--documents expects a count in [1, seq], found '" +
+                        documents + "'");
+    // `count` documents of equal length (the last takes the remainder).
+    ids.q.resize(static_cast<std::size_t>(shape.seqQ));
+    for (std::int64_t t = 0; t < shape.seqQ; ++t)
+      ids.q[static_cast<std::size_t>(t)] =
+          std::min(count - 1, t / (shape.seqQ / count));
+  }
   bool printGrid = shape.seqQ <= kMaxShowSize && shape.seqK <= kMaxShowSize;
 #ifdef LACE_WITH_MLIR
   layout.shape.seqQ = shape.seqQ;
   layout.shape.seqK = shape.seqK;
   layout.shape.heads = shape.heads;
+  layout.segments = ids.q;
+  // The element grid's instance reports wrong ids with a caret; without a
+  // grid the layout classifier needs them checked here.
+  if (!printGrid && !ids.q.empty() &&
+      static_cast<std::int64_t>(ids.q.size()) != shape.seqQ)
+    return usageError("--segments has " + std::to_string(ids.q.size()) +
+                      " ids for seq " + std::to_string(shape.seqQ));
   if (!printGrid)
     return showLayout(options, layout);
 #endif
@@ -104,11 +128,6 @@ int runShow(std::span<const std::string> args) {
   if (shape.heads > kMaxShowHeads)
     return usageError("'show' prints at most " + std::to_string(kMaxShowHeads) +
                       " heads, got " + heads);
-  SegmentIds ids;
-  if (!segments.empty() && !parseIds(segments, ids.q))
-    return usageError("--segments expects comma-separated integers, found '" +
-                      segments + "'");
-
   Session session;
   if (!session.load(options.file))
     return 1;
@@ -116,7 +135,7 @@ int runShow(std::span<const std::string> args) {
   if (!pattern)
     return 1;
   auto instance = instantiate(*pattern, options.params, shape, session.diags(),
-                              segments.empty() ? nullptr : &ids);
+                              ids.q.empty() ? nullptr : &ids);
   if (!instance)
     return 1;
 

@@ -2,13 +2,16 @@
 #include "ShowLayout.h"
 
 #include "LayoutPicture.h"
+#include "lace/Layout/Classify.h"
 #include "lace/Layout/FieldOfView.h"
+#include "lace/Layout/MaskText.h"
 #include "lace/Lowering/LowerToLace.h"
 #include "lace/Transforms/LayoutTables.h"
 
 #include "mlir/IR/MLIRContext.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -127,17 +130,56 @@ int showLayout(const PatternOptions &pattern,
     layouts.push_back(decodeLayout(op));
     titles.push_back("heads " + headList(op.getHeads()));
   }
-  if (layouts.empty()) {
-    std::cout << "layout: built at run time from the segment ids\n";
-    return 0;
-  }
   size_t index = 0;
   for (LayoutOp op : module->getOps<LayoutOp>()) {
     printLayout(layouts[index], "layout " + titles[index],
-                options.shape.withLayoutTiles(),
-                op.getForm());
+                options.shape.withLayoutTiles(), op.getForm());
     panels.push_back({titles[index], &layouts[index]});
     ++index;
+  }
+  // Segment patterns: the tables above are the superset; the ids give the
+  // exact layout the kernel runs (Kernel::documents does the same).
+  std::vector<BlockLayout> exact;
+  exact.reserve(layouts.size());
+  index = 0;
+  for (LayoutOp op : module->getOps<LayoutOp>()) {
+    auto text = op->getAttrOfType<mlir::StringAttr>("lace.run_time_mask");
+    const size_t superset = index++;
+    if (!text)
+      continue;
+    if (options.segments.empty()) {
+      std::cout << "  (every tile any segment ids could make live, as "
+                   "partial: pass --segments or --documents for the exact "
+                   "layout)\n";
+      continue;
+    }
+    layout::ParsedMask mask = layout::parseMask(text.getValue());
+    if (!mask.mask) {
+      std::cerr << "lace: error: the run-time mask is damaged: " << mask.error
+                << "\n";
+      return 1;
+    }
+    const LayoutOptions tiles = options.shape.withLayoutTiles();
+    frontend::SegmentIds ids;
+    ids.q = options.segments;
+    const auto start = std::chrono::steady_clock::now();
+    exact.push_back(layout::classify(
+        *mask.mask, {tiles.seqQ, tiles.seqK ? tiles.seqK : tiles.seqQ},
+        {tiles.blockM, tiles.blockN}, &ids));
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+    printLayout(exact.back(), "documents " + titles[superset], tiles, "runs");
+    const auto computed = exact.back().numNonEmpty();
+    const auto all = layouts[superset].numNonEmpty();
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "  documents: %lld of %lld tiles computed (%.1f%% of the "
+                  "superset), built in %.3f ms\n",
+                  (long long)computed, (long long)all,
+                  all > 0 ? 100.0 * double(computed) / double(all) : 0.0, ms);
+    std::cout << line;
+    panels.push_back({"documents " + titles[superset], &exact.back()});
   }
   for (ScheduleOp schedule : module->getOps<ScheduleOp>()) {
     char line[256];

@@ -7,12 +7,16 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 namespace lace::tool {
 
 struct LayoutShowOptions {
   LayoutOptions shape; ///< seq/heads are filled from show's own options
   std::string svgPath; ///< empty: no SVG
+  /// Packed documents (--segments or --documents): the exact layout of a
+  /// segment pattern is classified against these ids.
+  std::vector<std::int64_t> segments;
 };
 
 /// Consumes --block-m, --block-n, --batch, --kv-heads, --ctas or --svg FILE

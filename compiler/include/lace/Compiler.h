@@ -30,6 +30,12 @@ struct PlanOptions {
   int headDim = 64;
   /// Zero fields take jit::defaultTiles(headDim).
   jit::TileConfig tiles;
+  /// Persistent CTAs of the forward's schedule: the target's SMs times the
+  /// CTAs that fit on one (132: an H100/H200 SXM at one CTA per SM).
+  int numCtas = 132;
+  /// Rows costing more than this times the mean CTA load are split into
+  /// pieces merged by the combine step (0: never split).
+  double splitFactor = 1.0;
 };
 
 class Compiler {

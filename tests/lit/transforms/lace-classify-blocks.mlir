@@ -55,13 +55,18 @@ lace.pattern @predicate() {
 
 // -----
 
-// Segment masks need run-time ids: no layout at compile time.
-// CHECK-LABEL: lace.pattern @documents_g0()
-// CHECK-NOT: lace.layout
+// Segment masks need run-time ids: the tables are the superset (segments
+// taken as full, every tile partial) and the tree is kept for the runtime.
+// CHECK-LABEL: lace.layout @documents_g0_layout
+// CHECK-SAME: runs = dense<[0, 1, 1, 0, 2, 1, 0, 3, 1, 0, 4, 1]> : tensor<12xi32>
+// CHECK-SAME: lace.run_time_mask = "(intersect segment causal)"
 lace.pattern @documents() {
   %0 = lace.segment
-  lace.yield %0 : !lace.mask
+  %1 = lace.causal
+  %2 = lace.intersect %0, %1
+  lace.yield %2 : !lace.mask
 }
+
 
 
 // -----

@@ -49,6 +49,8 @@ struct Interval {
   std::int64_t hi = 0;
 };
 
+struct PredicateProgram;
+
 /// Per-token segment ids (the frontend's type: `k` empty means "as q").
 using SegmentIds = lace::frontend::SegmentIds;
 
@@ -93,6 +95,9 @@ struct MaskNode {
   /// Predicate (optional): True/False when every element of the rectangle
   /// q x k has that value, Unknown otherwise (always sound to answer).
   std::function<Tri(Interval q, Interval k)> range;
+  /// Predicate (optional): the program `element` and `range` run, when the
+  /// node came from one (predicateNode); required to print the tree.
+  std::shared_ptr<const PredicateProgram> program;
 
   /// Is element (q, k) live? `segments` is needed only by Segment nodes
   /// (null there means no element is live). Indices must lie in the shape.

@@ -44,7 +44,19 @@ struct WorkItem {
   std::int32_t colEnd = 0;
   std::int32_t split = 0;     ///< index among the row's pieces
   std::int32_t numSplits = 1; ///< > 1: partial results to combine
+  /// numSplits > 1: where this piece writes its partial O and LSE (slots
+  /// firstSlot .. firstSlot + numSplits - 1 of its SplitRow); -1 otherwise.
+  std::int32_t slot = -1;
   double cost = 0;
+};
+
+/// A row cut into pieces: the combine step merges its pieces' slots.
+struct SplitRow {
+  std::int32_t batch = 0;
+  std::int32_t head = 0;
+  std::int32_t row = 0;
+  std::int32_t firstSlot = 0;
+  std::int32_t numSplits = 0;
 };
 
 struct Schedule {
@@ -59,6 +71,10 @@ struct Schedule {
   double imbalanceBefore = 1;
   double imbalanceAfter = 1;
   std::int64_t rowsSplit = 0;
+  /// The split rows, in the order of their slots; numSlots = the sum of
+  /// their numSplits (the partial-result workspace holds that many tiles).
+  std::vector<SplitRow> splitRows;
+  std::int32_t numSlots = 0;
 };
 
 /// Builds the schedule in O(items log items). `headToLayout[h]` names the

@@ -13,7 +13,7 @@
 namespace lace {
 
 /// The version of the JSON documents below; bumped on any change of shape.
-inline constexpr int kLayoutJsonVersion = 1;
+inline constexpr int kLayoutJsonVersion = 2;
 
 /// {"format": "lace.layout", "version", "problem", "layouts": [...]}.
 void writeLayoutJson(mlir::ModuleOp module, llvm::raw_ostream &os);

@@ -349,12 +349,15 @@ def Lace_LayoutOp : Lace_Op<"layout", [Symbol]> {
 def Lace_ScheduleOp : Lace_Op<"schedule", []> {
   let summary = "the order in which persistent CTAs take tiles";
   let description = [{
-    Produced by `lace-schedule`. `items` holds one `[batch, head, row,
-    col_begin, col_end, split, num_splits]` record per work item: a q-tile
-    row over k-tiles `[col_begin, col_end)`, or piece `split` of a row cut
-    into `num_splits` pieces whose partial results (O, log-sum-exp) the
-    combine step merges. `cta_offsets` (`num_ctas + 1` entries) gives each
-    CTA's contiguous slice of `items`, longest work first.
+    Produced by `lace-schedule`; the forward kernel runs exactly this.
+    `items` holds one `[batch, head, row, col_begin, col_end, split,
+    num_splits, slot]` record per work item: a q-tile row over k-tiles
+    `[col_begin, col_end)`, or piece `split` of a row cut into `num_splits`
+    pieces, which writes its partial result (O, log-sum-exp) to workspace
+    slot `slot` (-1 for whole rows). `combines` holds one `[batch, head,
+    row, first_slot, num_splits]` record per split row: the combine step
+    merges its slots. `cta_offsets` (`num_ctas + 1` entries) gives each
+    persistent CTA its contiguous slice of `items`, longest work first.
   }];
   let arguments = (ins I64Attr:$num_ctas,
                        F64Attr:$imbalance,

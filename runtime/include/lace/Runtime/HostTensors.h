@@ -11,6 +11,7 @@
 #include "lace/Runtime/KernelPlan.h"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace lace {
@@ -58,10 +59,20 @@ std::vector<std::uint16_t> randomOutputGradient(const AttentionInputs &inputs,
 
 /// What Runtime::backwardOnHost returns: the forward's outputs, the
 /// gradients of the last run and the wall time of each backward.
+/// For a pattern with segments: the exact layout built from the inputs' ids
+/// (Kernel::documents) that the runs used.
+struct DocumentStats {
+  double buildSeconds = 0;
+  std::int64_t computedTiles = 0; ///< over every head and batch entry
+  std::int64_t supersetTiles = 0; ///< the plan's layout without the ids
+  double computedFlops = 0;       ///< KernelPlan::computedFlops of it
+};
+
 struct HostBackward {
   AttentionOutputs outputs;
   AttentionGradients gradients;
   std::vector<double> seconds;
+  std::optional<DocumentStats> documents;
 };
 
 /// What Runtime::runOnHost returns: the outputs of the last run and the
@@ -69,6 +80,7 @@ struct HostBackward {
 struct HostRun {
   AttentionOutputs outputs;
   std::vector<double> seconds;
+  std::optional<DocumentStats> documents;
 };
 
 /// The median of timings (the mean of the middle two for an even count;

@@ -24,8 +24,9 @@
 namespace lace {
 
 /// The format version; a reader accepts exactly this one.
-inline constexpr int kBundleVersion =
-    2; ///< 2: transposed layout, score derivative
+/// 2: transposed layout, score derivative; 3: the forward's work list and
+/// the run-time masks of segment patterns.
+inline constexpr int kBundleVersion = 3;
 
 struct BundleSource {
   std::string path; ///< as the compiler loaded it (the main file first)

@@ -65,6 +65,41 @@ struct LayoutTables {
   std::size_t bytes() const;
 };
 
+/// The forward kernel's work list: lace-schedule's tables, which the
+/// persistent kernel walks (lace_params.cuh).
+struct ScheduleTables {
+  static constexpr int kItemFields = 8;    ///< see `items`
+  static constexpr int kCombineFields = 5; ///< see `combines`
+  /// Persistent CTAs: the forward's grid.
+  std::int32_t numCtas = 0;
+  /// CTA c runs items[ctaOffsets[c] .. ctaOffsets[c + 1]) in order.
+  std::vector<std::int32_t> ctaOffsets;
+  /// {batch, head, row, col_begin, col_end, split, num_splits, slot}
+  /// records: q-tile `row` over k-tiles [col_begin, col_end); a piece of a
+  /// split row (num_splits > 1) writes its partial O and LSE to workspace
+  /// slot `slot` (-1 otherwise).
+  std::vector<std::int32_t> items;
+  /// {batch, head, row, first_slot, num_splits} per split row: the combine
+  /// step merges slots first_slot .. first_slot + num_splits - 1.
+  std::vector<std::int32_t> combines;
+  std::int32_t numSlots = 0; ///< the workspace's tiles
+  /// max / mean CTA load after splitting rows, and with whole rows.
+  double imbalance = 1;
+  double imbalanceBeforeSplit = 1;
+
+  std::int64_t numItems() const {
+    return static_cast<std::int64_t>(items.size()) / kItemFields;
+  }
+  std::int64_t numCombines() const {
+    return static_cast<std::int64_t>(combines.size()) / kCombineFields;
+  }
+  /// Every record in range of the shape and the layout, every (batch, head,
+  /// row) covered by exactly one whole item or by its pieces, every slot
+  /// used once; empty when valid.
+  std::string validate(const ProblemShape &shape,
+                       const LayoutTables &layout) const;
+};
+
 struct KernelPlan {
   std::string pattern;  ///< for people: the pattern's name
   std::string kernelIr; ///< the specialised IR the kernel was generated from
@@ -76,8 +111,15 @@ struct KernelPlan {
   /// (numRows and numCols swapped, the same head map), as the layout
   /// pipeline materialises it.
   LayoutTables transposed;
+  /// The forward's work list over `layout`.
+  ScheduleTables schedule;
   /// The pattern uses `segment`: forward() needs the segment ids.
   bool usesSegments = false;
+  /// With segments: per layout of `layout`, its mask tree as text
+  /// (lace/Layout/MaskText.h), from which Kernel::documents() classifies the
+  /// exact layout of each call's ids. `layout` itself is the superset every
+  /// call can use (every tile that any ids could make live, as Partial).
+  std::vector<std::string> runTimeMasks;
   /// Wall time of the layout pipeline that built `layout` (specialise,
   /// classify, materialise, schedule), on the machine that planned it.
   double layoutSeconds = 0;
@@ -85,6 +127,8 @@ struct KernelPlan {
   /// FLOPs of the computed tiles (4 * head_dim per element, QK^T and PV;
   /// edge tiles clipped to the sequence lengths), over every batch and head.
   double computedFlops() const;
+  /// The same for another layout of this plan's grid (packed documents').
+  double computedFlops(const LayoutTables &layout) const;
   /// The same for dense attention of this shape (every key, every query).
   double denseFlops() const;
   /// The backward's useful FLOPs on the computed tiles: five matmuls (S,

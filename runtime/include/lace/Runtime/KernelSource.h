@@ -87,6 +87,8 @@ struct KernelSpec {
   int backwardDkdvSharedBytes() const;
   int backwardDkdvThreads() const;
   /// Extern "C" names of the kernels of a pass.
+  /// The forward module's second entry: the combine step of split rows.
+  std::string combineKernelName() const { return name + "_combine"; }
   std::string dqKernelName() const { return name + "_bwd_dq"; }
   std::string dkdvKernelName() const { return name + "_bwd_dkdv"; }
   /// Empty when the spec is valid, else what is wrong (the same rules the

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace lace {
@@ -99,6 +100,64 @@ BackwardTensors backwardTensors(const AttentionInputs &inputs, const void *q,
                                 void *dk, void *dv, float *delta);
 
 /// What Runtime::load compiles besides the forward kernel.
+/// The exact tile layout, work list and ids of one packed batch of
+/// documents, made by Kernel::documents() on the host from the ids (or by
+/// Kernel::varlen() from FlashAttention's cu_seqlens) and uploaded once:
+/// build it once per batch and pass it to every layer's forward and
+/// backward, as FlexAttention reuses a BlockMask. Tiles that lie across
+/// documents only are skipped; tiles inside one document take the
+/// pattern's own classification.
+class DocumentLayout {
+public:
+  virtual ~DocumentLayout() = default;
+  /// Per q-tile row its k-tiles (same grid and head map as the plan's).
+  const LayoutTables &layout() const { return layout_; }
+  /// Per k-tile row its q-tiles (the backward's).
+  const LayoutTables &transposed() const { return transposed_; }
+  /// The forward's work list over layout(), for the plan's CTA count.
+  const ScheduleTables &schedule() const { return schedule_; }
+  /// Host wall time of classify, tables and schedule (not the upload).
+  double buildSeconds() const { return buildSeconds_; }
+  /// Non-empty tiles over every head and batch entry, and the same for the
+  /// plan's superset layout (what the kernel computes without this).
+  std::int64_t computedTiles() const { return computedTiles_; }
+  std::int64_t supersetTiles() const { return supersetTiles_; }
+  DocumentStats stats() const {
+    return {buildSeconds_, computedTiles_, supersetTiles_, computedFlops_};
+  }
+
+  /// What a backend keeps: filled in by DocumentLayout::build.
+  struct Tables {
+    LayoutTables layout, transposed;
+    ScheduleTables schedule;
+    std::vector<std::int32_t> qIds, kIds;
+    double buildSeconds = 0;
+    std::int64_t computedTiles = 0, supersetTiles = 0;
+    double computedFlops = 0;
+  };
+  /// Classifies each layout of `plan` against the ids (k empty: the query
+  /// ids) and schedules the result. Errors name what is wrong with the ids.
+  static Expected<Tables> build(const KernelPlan &plan,
+                                std::span<const std::int32_t> qIds,
+                                std::span<const std::int32_t> kIds);
+
+protected:
+  /// Takes the tables' layouts and schedule; leaves the ids to the backend.
+  explicit DocumentLayout(Tables &tables)
+      : layout_(std::move(tables.layout)),
+        transposed_(std::move(tables.transposed)),
+        schedule_(std::move(tables.schedule)),
+        buildSeconds_(tables.buildSeconds),
+        computedTiles_(tables.computedTiles),
+        supersetTiles_(tables.supersetTiles),
+        computedFlops_(tables.computedFlops) {}
+  LayoutTables layout_, transposed_;
+  ScheduleTables schedule_;
+  double buildSeconds_;
+  std::int64_t computedTiles_, supersetTiles_;
+  double computedFlops_;
+};
+
 struct LoadOptions {
   /// Also the backward kernels (Kernel::backward).
   bool backward = false;
@@ -127,6 +186,27 @@ public:
     return forward(q, k, v, o, lse, SegmentIdsRef{}, stream, scale);
   }
 
+  /// The same for packed documents, with their exact layout (documents()):
+  /// only the tiles that the ids make live are computed.
+  virtual std::optional<Error>
+  forward(const TensorRef &q, const TensorRef &k, const TensorRef &v,
+          const TensorRef &o, float *lse, const DocumentLayout &documents,
+          void *stream = nullptr, float scale = 0.f) const = 0;
+
+  /// The exact layout of packed documents for this kernel's pattern (one
+  /// that uses `segment`): int32 ids per query token [seq_q] and per key
+  /// token [seq_k] (empty: the query ids), host memory, the same for every
+  /// batch entry; non-decreasing ids are the fast path, any ids are exact.
+  virtual Expected<std::shared_ptr<const DocumentLayout>>
+  documents(std::span<const std::int32_t> qIds,
+            std::span<const std::int32_t> kIds = {}) const = 0;
+  /// The same from FlashAttention-style cumulative offsets: sequence s
+  /// holds tokens [cu[s], cu[s + 1]); cu starts at 0 and ends at seq_q
+  /// (seq_k for the keys; empty: as the queries).
+  Expected<std::shared_ptr<const DocumentLayout>>
+  varlen(std::span<const std::int64_t> cuSeqlensQ,
+         std::span<const std::int64_t> cuSeqlensK = {}) const;
+
   /// dQ, dK and dV of the forward above for the upstream gradient dO:
   /// deterministic (no floating-point atomics: two runs give the same
   /// bits), zero gradients for rows without a live key. The same argument
@@ -136,12 +216,22 @@ public:
                                         const SegmentIdsRef &segments = {},
                                         void *stream = nullptr,
                                         float scale = 0.f) const = 0;
+  /// The backward of the documents forward (the same DocumentLayout).
+  virtual std::optional<Error> backward(const BackwardTensors &tensors,
+                                        const DocumentLayout &documents,
+                                        void *stream = nullptr,
+                                        float scale = 0.f) const = 0;
   /// Whether the backward kernels were loaded.
   virtual bool hasBackward() const = 0;
   /// Floats of the `delta` workspace backward needs: batch * heads * seq_q.
   std::int64_t backwardWorkspaceFloats() const {
     return plan_.shape.batch * plan_.shape.heads * plan_.shape.seqQ;
   }
+
+  /// The exact layout of `inputs`' segment ids (null when the pattern has
+  /// no segments): what runOnHost and backwardOnHost run with.
+  Expected<std::shared_ptr<const DocumentLayout>>
+  documentsFor(const AttentionInputs &inputs) const;
 
   const KernelPlan &plan() const { return plan_; }
   /// Whether load() found the compiled kernel in the cache.
