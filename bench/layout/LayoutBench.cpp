@@ -7,7 +7,15 @@
 // every tile classified by evaluating every element, as FlexAttention's
 // create_block_mask does, for one head layout.
 //
-//   lace-layout-bench [--quick]   (--quick: 4K and 32K only)
+// Then packed documents (FlashAttention varlen style): segment & causal
+// over 16 documents, equal or of random lengths (fixed seed), at 32K, 128K
+// and 1M tokens, classified from per-token ids as the runtime does. The
+// element-wise baseline is measured at 32K only (one repeat); at 128K and
+// 1M it is its per-element cost at 32K times seq^2, labelled extrapolated.
+//
+//   lace-layout-bench [--quick] [--documents]
+//     --quick:     4K and 32K only (packed documents: 32K only)
+//     --documents: only the packed-documents table
 //
 //===----------------------------------------------------------------------===//
 #include "lace/Layout/Classify.h"
@@ -19,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -106,10 +115,128 @@ std::string human(std::int64_t seq) {
                           : std::to_string(seq >> 10) + "K";
 }
 
+constexpr std::int64_t kDocuments = 16;
+
+/// Lengths of kDocuments documents filling seq tokens: equal, or cut at
+/// kDocuments - 1 distinct random points (fixed seed).
+std::vector<std::int64_t> documentLengths(std::int64_t seq, bool random) {
+  std::vector<std::int64_t> ends;
+  if (random) {
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<std::int64_t> cut(1, seq - 1);
+    while (static_cast<std::int64_t>(ends.size()) < kDocuments - 1) {
+      const std::int64_t c = cut(rng);
+      if (std::find(ends.begin(), ends.end(), c) == ends.end())
+        ends.push_back(c);
+    }
+    std::sort(ends.begin(), ends.end());
+  } else {
+    for (std::int64_t d = 1; d < kDocuments; ++d)
+      ends.push_back(d * seq / kDocuments);
+  }
+  ends.push_back(seq);
+  std::vector<std::int64_t> lengths;
+  std::int64_t at = 0;
+  for (const std::int64_t e : ends) {
+    lengths.push_back(e - at);
+    at = e;
+  }
+  return lengths;
+}
+
+/// Per-token ids (document index) as the runtime expands cu_seqlens.
+void expandIds(const std::vector<std::int64_t> &lengths, SegmentIds &ids) {
+  ids.q.clear();
+  for (std::size_t d = 0; d < lengths.size(); ++d)
+    ids.q.insert(ids.q.end(), static_cast<std::size_t>(lengths[d]),
+                 static_cast<std::int64_t>(d));
+}
+
+/// The packed-documents table; false on a mismatch with the baseline.
+bool documentsTable(const std::vector<std::int64_t> &lengths) {
+  const Tiles tiles{kBlock, kBlock};
+  const auto mask =
+      MaskNode::intersect(MaskNode::segment(), MaskNode::causal());
+  std::printf("\npacked documents: segment & causal, %lld documents, block "
+              "%lld, seq_q == seq_k; times are medians (repeats in "
+              "brackets)\n",
+              static_cast<long long>(kDocuments),
+              static_cast<long long>(kBlock));
+  std::printf("%-8s %5s %9s %12s %10s %10s %10s %10s %22s %9s\n", "docs", "seq",
+              "ids ms", "layout ms", "non-empty", "full", "vs causal", "vs all",
+              "naive ms", "speedup");
+  for (const bool random : {false, true}) {
+    double naiveNsPerElement = 0;
+    for (std::int64_t seq : lengths) {
+      const std::vector<std::int64_t> docs = documentLengths(seq, random);
+      const Shape shape{seq, seq};
+      SegmentIds ids;
+      const double idsMs = medianMs([&] { expandIds(docs, ids); });
+      BlockLayout layout;
+      int reps = 0;
+      const double layoutMs = medianMs(
+          [&] { layout = classify(*mask, shape, tiles, &ids); }, &reps);
+      const std::int64_t n = numTiles(seq, kBlock);
+      const std::int64_t causalTiles = n * (n + 1) / 2, allTiles = n * n;
+      double naiveMs = 0;
+      char naive[64];
+      if (seq <= 32768) {
+        const double t0 = nowMs();
+        const BlockLayout ref = classifyByElements(*mask, shape, tiles, &ids);
+        naiveMs = nowMs() - t0;
+        if (!(ref == layout)) {
+          std::fprintf(stderr, "MISMATCH: packed documents at %lld\n",
+                       static_cast<long long>(seq));
+          return false;
+        }
+        naiveNsPerElement = 1e6 * naiveMs / static_cast<double>(seq * seq);
+        std::snprintf(naive, sizeof naive, "%.1f", naiveMs);
+      } else {
+        naiveMs = naiveNsPerElement * 1e-6 * static_cast<double>(seq) *
+                  static_cast<double>(seq);
+        std::snprintf(naive, sizeof naive, "%.0f (extrapolated)", naiveMs);
+      }
+      char lay[32];
+      std::snprintf(lay, sizeof lay, "%.4f[%d]", layoutMs, reps);
+      const auto nonEmpty = static_cast<double>(layout.numNonEmpty());
+      std::printf("%-8s %5s %9.4f %12s %10lld %10lld %9.2f%% %9.3f%% %22s "
+                  "%8.0fx\n",
+                  random ? "random" : "equal", human(seq).c_str(), idsMs, lay,
+                  static_cast<long long>(layout.numNonEmpty()),
+                  static_cast<long long>(layout.numBlocks(BlockKind::Full)),
+                  100 * nonEmpty / static_cast<double>(causalTiles),
+                  100 * nonEmpty / static_cast<double>(allTiles), naive,
+                  naiveMs / layoutMs);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("ids: expanding document lengths into per-token ids (the "
+              "caller's SegmentIds); layout: classify() from those ids, "
+              "building the id runs included; vs causal / vs all: non-empty "
+              "tiles over the causal layout's and over every tile (all "
+              "Partial, ids unknown); naive: classifyByElements\n");
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false, documentsOnly = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--documents") == 0) {
+      documentsOnly = true;
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick] [--documents]\n", argv[0]);
+      return 2;
+    }
+  }
+  std::vector<std::int64_t> documentSeqs{32768, 131072, 1 << 20};
+  if (quick)
+    documentSeqs.resize(1);
+  if (documentsOnly)
+    return documentsTable(documentSeqs) ? 0 : 1;
   std::vector<std::int64_t> lengths{4096, 32768, 131072, 1 << 20};
   if (quick)
     lengths.resize(2);
@@ -192,5 +319,5 @@ int main(int argc, char **argv) {
               "bytes, fallback: summed over them; naive: one head layout, "
               "element by element; speedup: naive / per-lay\n",
               static_cast<long long>(kHeads));
-  return 0;
+  return documentsTable(documentSeqs) ? 0 : 1;
 }

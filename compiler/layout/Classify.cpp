@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cstring>
 #include <unordered_map>
 
 namespace lace::layout {
@@ -180,30 +181,60 @@ Spans uniteSpans(const Spans &a, const Spans &b) {
       intersectSpans(complementSpans(a), complementSpans(b)));
 }
 
-/// Maximal runs of equal segment ids.
+/// Maximal runs of equal, non-decreasing segment ids: run i holds tokens
+/// [start[i], start[i + 1]) and the ids strictly increase from run to run.
 struct IdRuns {
   std::vector<std::int64_t> id;
-  std::vector<std::int64_t> start; ///< first token of each run
-  bool sorted = true;              ///< ids non-decreasing
+  std::vector<std::int64_t> start; ///< one per run, then the token count
 
-  void build(const std::vector<std::int64_t> &ids) {
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (i && ids[i] < ids[i - 1])
-        sorted = false;
-      if (!i || ids[i] != ids[i - 1]) {
-        id.push_back(ids[i]);
-        start.push_back(static_cast<std::int64_t>(i));
-      }
+  /// The runs of `ids`, or false if the ids ever decrease (only sorted ids
+  /// are classified from runs). Each run is found as if sorted, galloping
+  /// (doubling steps, then a binary search: O(log length) per run), then
+  /// confirmed over all its tokens: runs whose ids strictly increase and
+  /// whose tokens all carry their id are exactly the sorted case.
+  bool build(const std::vector<std::int64_t> &ids) {
+    const std::size_t n = ids.size();
+    for (std::size_t i = 0, e; i < n; i = e) {
+      std::size_t step = 1;
+      while (i + step < n && ids[i + step] == ids[i])
+        step *= 2;
+      const auto first =
+          ids.begin() + static_cast<std::ptrdiff_t>(i + step / 2);
+      const auto last =
+          ids.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + step));
+      e = static_cast<std::size_t>(std::upper_bound(first, last, ids[i]) -
+                                   ids.begin());
+      // Tokens [i, e) are all equal iff each equals its successor: one
+      // memcmp of the run against itself shifted by one (vectorised by the
+      // C library, at the speed of reading the tokens).
+      if ((!id.empty() && ids[i] <= id.back()) ||
+          std::memcmp(ids.data() + i, ids.data() + i + 1,
+                      (e - i - 1) * sizeof(std::int64_t)) != 0)
+        return false;
+      id.push_back(ids[i]);
+      start.push_back(static_cast<std::int64_t>(i));
     }
+    start.push_back(static_cast<std::int64_t>(n));
+    return true;
+  }
+  std::size_t numRuns() const { return id.size(); }
+  /// The run holding token t.
+  std::size_t runOf(std::int64_t t) const {
+    return static_cast<std::size_t>(
+        std::upper_bound(start.begin(), start.end() - 1, t) - start.begin() -
+        1);
   }
   /// Index range [first, last] of runs overlapping tokens [t0, t1].
   std::pair<std::size_t, std::size_t> slice(std::int64_t t0,
                                             std::int64_t t1) const {
-    auto at = [&](std::int64_t t) {
-      return static_cast<std::size_t>(
-          std::upper_bound(start.begin(), start.end(), t) - start.begin() - 1);
-    };
-    return {at(t0), at(t1)};
+    return {runOf(t0), runOf(t1)};
+  }
+  /// The first run at or after `from` whose id is >= s.
+  std::size_t firstIdAtLeast(std::int64_t s, std::size_t from) const {
+    return static_cast<std::size_t>(
+        std::lower_bound(id.begin() + static_cast<std::ptrdiff_t>(from),
+                         id.end(), s) -
+        id.begin());
   }
 };
 
@@ -225,9 +256,13 @@ public:
         numRows_(numTiles(shape.seqQ, tiles.blockM)),
         numCols_(numTiles(shape.seqK, tiles.blockN)), segments_(segments) {
     prepare(root);
-    if (segments_ && !segments_->q.empty()) {
-      segQ_.build(segments_->q);
-      segK_.build(segments_->k.empty() ? segments_->q : segments_->k);
+    if (hasSegments()) {
+      sortedIds_ = segQ_.build(segments_->q);
+      // Keys "as q" share the query runs: no second pass over the tokens.
+      if (segments_->k.empty())
+        segK_ = segQ_;
+      else
+        sortedIds_ = sortedIds_ && segK_.build(segments_->k);
     }
   }
 
@@ -266,6 +301,7 @@ private:
     return {q0, q1, c * bn_, k1(c)};
   }
   const Prepared &prep(const MaskNode &n) const { return prepared_.at(&n); }
+  bool hasSegments() const { return segments_ && !segments_->q.empty(); }
 
   // --- Preparation (row independent) ----------------------------------------
 
@@ -312,15 +348,8 @@ private:
           p.global.push_back(s);
       }
       for (const auto &[s0, s1] : p.global) {
-        const std::int64_t s = std::max<std::int64_t>(s0, 0);
-        const std::int64_t e = std::min(s1, shape_.seqK - 1);
-        if (s > e)
-          continue;
-        const std::int64_t lo = s / bn_, hi = e / bn_;
-        const std::int64_t fLo = ceilDiv(s, bn_);
-        const std::int64_t fHi =
-            e >= shape_.seqK - 1 ? numCols_ - 1 : floorDiv(e + 1, bn_) - 1;
-        emitBand(p.globalColumns, lo, hi, fLo, fHi, true);
+        keySpanBand(p.globalColumns, std::max<std::int64_t>(s0, 0),
+                    std::min(s1, shape_.seqK - 1), true);
       }
       break;
     }
@@ -391,6 +420,17 @@ private:
     add(out, lo, fLo, kP);
     add(out, fLo, fHi + 1, kF);
     add(out, fHi + 1, hi + 1, kP);
+  }
+
+  /// The columns holding keys [s, e] (inside [0, seqK)): non-empty, and
+  /// Full (when allowed) where all of a column's keys lie in [s, e].
+  void keySpanBand(Runs &out, std::int64_t s, std::int64_t e,
+                   bool allowFull) const {
+    if (s > e)
+      return;
+    const std::int64_t fHi =
+        e >= shape_.seqK - 1 ? numCols_ - 1 : floorDiv(e + 1, bn_) - 1;
+    emitBand(out, s / bn_, e / bn_, ceilDiv(s, bn_), fHi, allowFull);
   }
 
   // --- Row runs
@@ -647,22 +687,28 @@ private:
     }
   }
 
-  void segmentRow(const MaskNode &n, std::int64_t q0, std::int64_t q1,
-                  Runs &out) {
-    if (!segments_ || segQ_.id.empty())
+  /// With sorted ids every id is one run on each side, and a q-tile's
+  /// queries of id s see exactly the key run of s: per id of the q-tile one
+  /// band of columns. Tiles of the band holding only s keys are Full when
+  /// every query of the q-tile has id s, else every tile of it is Partial.
+  /// O(ids in the q-tile * log runs) per row; no tile is visited.
+  void segmentRow(std::int64_t q0, std::int64_t q1, Runs &out) const {
+    if (!hasSegments())
       return;
-    if (!segQ_.sorted || !segK_.sorted) {
+    if (!sortedIds_) {
       add(out, 0, numCols_, kAny);
       return;
     }
-    const auto &ids = segments_->k.empty() ? segments_->q : segments_->k;
-    const std::int64_t lo = segments_->q[static_cast<std::size_t>(q0)];
-    const std::int64_t hi = segments_->q[static_cast<std::size_t>(q1)];
-    const auto kA = std::lower_bound(ids.begin(), ids.end(), lo) - ids.begin();
-    const auto kB = std::upper_bound(ids.begin(), ids.end(), hi) - ids.begin();
-    if (kA >= kB)
-      return;
-    tileByTile(n, q0, q1, kA / bn_, (kB - 1) / bn_, out);
+    const auto [qa, qb] = segQ_.slice(q0, q1);
+    const bool oneId = qa == qb;
+    std::size_t j = 0;
+    for (std::size_t i = qa; i <= qb; ++i) {
+      j = segK_.firstIdAtLeast(segQ_.id[i], j);
+      if (j == segK_.numRuns())
+        return;
+      if (segK_.id[j] == segQ_.id[i])
+        keySpanBand(out, segK_.start[j], segK_.start[j + 1] - 1, oneId);
+    }
   }
 
   void rowRuns(const MaskNode &n, std::int64_t q0, std::int64_t q1, Runs &out,
@@ -701,7 +747,7 @@ private:
       prefixRow(n, q0, q1, out);
       return;
     case Kind::Segment:
-      segmentRow(n, q0, q1, out);
+      segmentRow(q0, q1, out);
       return;
     case Kind::Predicate:
       if (n.range)
@@ -834,9 +880,9 @@ private:
   }
 
   std::uint8_t segmentSet(const Rect &r) const {
-    if (!segments_ || segQ_.id.empty())
+    if (!hasSegments())
       return kE;
-    if (!segQ_.sorted || !segK_.sorted) {
+    if (!sortedIds_) {
       if (r.q0 != r.q1 || r.k0 != r.k1)
         return kAny;
       const auto &ids = segments_->k.empty() ? segments_->q : segments_->k;
@@ -967,10 +1013,11 @@ private:
   Shape shape_;
   std::int64_t bm_, bn_, numRows_, numCols_;
   const SegmentIds *segments_;
-  IdRuns segQ_, segK_;
+  IdRuns segQ_, segK_; ///< valid when sortedIds_
+  bool sortedIds_ = false;
   std::unordered_map<const MaskNode *, Prepared> prepared_;
   std::vector<Runs> scratch_;
-  std::array<Spans, 5> spans_; ///< randomRow's working lists
+  std::array<Spans, 5> spans_;               ///< randomRow's working lists
   mutable std::vector<std::int64_t> chosen_; ///< randomColumns' buffer
   LayoutStats stats_;
 };

@@ -38,8 +38,8 @@ struct LayoutStats {
   std::int64_t fallbackRects = 0;
   /// Single elements evaluated by that refinement.
   std::int64_t fallbackElements = 0;
-  /// Tiles visited one at a time (predicates, fixed, segments) rather than
-  /// as whole runs.
+  /// Tiles visited one at a time (predicates, fixed) rather than as whole
+  /// runs.
   std::int64_t tileVisits = 0;
 };
 
