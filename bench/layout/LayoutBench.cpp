@@ -220,6 +220,64 @@ bool documentsTable(const std::vector<std::int64_t> &lengths) {
 
 } // namespace
 
+/// The schedule's balance, max / mean CTA load over 132 CTAs, with whole
+/// rows and after splitting long rows (the persistent kernel runs the
+/// latter): one head and batch 1 at 16K, the case a grid of rows balances
+/// worst, and 16 heads.
+void scheduleTable() {
+  std::printf("\nschedule balance: %d CTAs, block %lld, seq 16K, batch 1\n",
+              kCtas, static_cast<long long>(kBlock));
+  std::printf("%-16s %5s %10s %10s %10s %8s %8s\n", "pattern", "heads", "items",
+              "whole", "split", "rows cut", "pieces");
+  constexpr std::int64_t kSeq = 16384;
+  const Tiles tiles{kBlock, kBlock};
+  SegmentIds ids;
+  expandIds(documentLengths(kSeq, false), ids);
+  struct Case {
+    const char *name;
+    std::function<std::unique_ptr<MaskNode>(std::int64_t head)> mask;
+    const SegmentIds *segments;
+  };
+  const std::vector<Pattern> library = patterns();
+  auto named = [&](const char *name) {
+    return *std::find_if(library.begin(), library.end(), [&](const Pattern &p) {
+      return std::strcmp(p.name, name) == 0;
+    });
+  };
+  const Pattern causal = named("causal"), bigbird = named("bigbird");
+  const Case cases[] = {
+      {"causal", [&](std::int64_t h) { return causal.build(kSeq, h); },
+       nullptr},
+      {"bigbird", [&](std::int64_t h) { return bigbird.build(kSeq, h); },
+       nullptr},
+      {"documents x16",
+       [](std::int64_t) {
+         return MaskNode::intersect(MaskNode::segment(), MaskNode::causal());
+       },
+       &ids},
+  };
+  for (const Case &c : cases)
+    for (const std::int64_t heads : {std::int64_t{1}, kHeads}) {
+      std::vector<BlockLayout> layouts;
+      std::vector<int> headToLayout;
+      for (std::int64_t h = 0; h < heads; ++h) {
+        headToLayout.push_back(static_cast<int>(layouts.size()));
+        layouts.push_back(
+            classify(*c.mask(h), {kSeq, kSeq}, tiles, c.segments));
+      }
+      const Schedule schedule =
+          buildSchedule(layouts, headToLayout, 1, kCtas, {});
+      std::printf("%-16s %5lld %10zu %10.2f %10.2f %8lld %8d\n", c.name,
+                  static_cast<long long>(heads), schedule.items.size(),
+                  schedule.imbalanceBefore, schedule.imbalanceAfter,
+                  static_cast<long long>(schedule.rowsSplit),
+                  schedule.numSlots);
+    }
+  std::printf("whole / split: max / mean CTA load (Full tile 1, Partial "
+              "1.25) with whole rows and after cutting rows longer than the "
+              "mean; pieces: partial results the combine step merges\n");
+}
+
 int main(int argc, char **argv) {
   bool quick = false, documentsOnly = false;
   for (int i = 1; i < argc; ++i) {
@@ -319,5 +377,6 @@ int main(int argc, char **argv) {
               "bytes, fallback: summed over them; naive: one head layout, "
               "element by element; speedup: naive / per-lay\n",
               static_cast<long long>(kHeads));
+  scheduleTable();
   return documentsTable(documentSeqs) ? 0 : 1;
 }

@@ -18,14 +18,22 @@ struct Name {
   const char *text;
 };
 constexpr Name kNames[] = {
-    {Kind::Full, "full"},           {Kind::Empty, "empty"},
-    {Kind::Causal, "causal"},       {Kind::Local, "local"},
-    {Kind::Dilated, "dilated"},     {Kind::Strided, "strided"},
-    {Kind::Fixed, "fixed"},         {Kind::Global, "global"},
-    {Kind::Random, "random"},       {Kind::Prefix, "prefix"},
-    {Kind::Segment, "segment"},     {Kind::Predicate, "predicate"},
-    {Kind::Union, "union"},         {Kind::Intersect, "intersect"},
-    {Kind::Difference, "difference"}, {Kind::Complement, "complement"},
+    {Kind::Full, "full"},
+    {Kind::Empty, "empty"},
+    {Kind::Causal, "causal"},
+    {Kind::Local, "local"},
+    {Kind::Dilated, "dilated"},
+    {Kind::Strided, "strided"},
+    {Kind::Fixed, "fixed"},
+    {Kind::Global, "global"},
+    {Kind::Random, "random"},
+    {Kind::Prefix, "prefix"},
+    {Kind::Segment, "segment"},
+    {Kind::Predicate, "predicate"},
+    {Kind::Union, "union"},
+    {Kind::Intersect, "intersect"},
+    {Kind::Difference, "difference"},
+    {Kind::Complement, "complement"},
 };
 
 const char *nameOf(Kind kind) {
@@ -303,11 +311,10 @@ private:
     std::unique_ptr<MaskNode> b = node();
     if (!b)
       return nullptr;
-    return kind == Kind::Union       ? MaskNode::unite(std::move(a), std::move(b))
-           : kind == Kind::Intersect ? MaskNode::intersect(std::move(a),
-                                                           std::move(b))
-                                     : MaskNode::difference(std::move(a),
-                                                            std::move(b));
+    return kind == Kind::Union ? MaskNode::unite(std::move(a), std::move(b))
+           : kind == Kind::Intersect
+               ? MaskNode::intersect(std::move(a), std::move(b))
+               : MaskNode::difference(std::move(a), std::move(b));
   }
   std::unique_ptr<MaskNode> predicate() {
     std::optional<std::int64_t> result = number<std::int64_t>();

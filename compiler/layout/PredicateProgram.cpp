@@ -16,33 +16,57 @@ constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
 std::int64_t wrap(__int128 value) { return static_cast<std::int64_t>(value); }
 
-std::int64_t evaluate(const Instruction &in, const std::vector<std::int64_t> &r) {
+std::int64_t evaluate(const Instruction &in,
+                      const std::vector<std::int64_t> &r) {
   using C = Instruction::Code;
   std::int64_t a = r[in.a], b = r[in.b];
   switch (in.code) {
-  case C::Add: return wrap(__int128(a) + b);
-  case C::Sub: return wrap(__int128(a) - b);
-  case C::Mul: return wrap(__int128(a) * b);
-  case C::FloorDiv: return frontend::floorDiv(a, b);
-  case C::DivTrunc: return b == 0 || (a == kMin && b == -1) ? 0 : a / b;
-  case C::RemTrunc: return b == 0 || b == -1 ? 0 : a % b;
-  case C::Min: return std::min(a, b);
-  case C::Max: return std::max(a, b);
-  case C::Abs: return a < 0 ? wrap(-__int128(a)) : a;
-  case C::And: return a & b;
-  case C::Or: return a | b;
-  case C::Xor: return a ^ b;
-  case C::Select: return a ? b : r[in.c];
-  case C::CmpEq: return a == b;
-  case C::CmpNe: return a != b;
-  case C::CmpLt: return a < b;
-  case C::CmpLe: return a <= b;
-  case C::CmpGt: return a > b;
-  case C::CmpGe: return a >= b;
-  case C::CmpULt: return std::uint64_t(a) < std::uint64_t(b);
-  case C::CmpULe: return std::uint64_t(a) <= std::uint64_t(b);
-  case C::CmpUGt: return std::uint64_t(a) > std::uint64_t(b);
-  case C::CmpUGe: return std::uint64_t(a) >= std::uint64_t(b);
+  case C::Add:
+    return wrap(__int128(a) + b);
+  case C::Sub:
+    return wrap(__int128(a) - b);
+  case C::Mul:
+    return wrap(__int128(a) * b);
+  case C::FloorDiv:
+    return frontend::floorDiv(a, b);
+  case C::DivTrunc:
+    return b == 0 || (a == kMin && b == -1) ? 0 : a / b;
+  case C::RemTrunc:
+    return b == 0 || b == -1 ? 0 : a % b;
+  case C::Min:
+    return std::min(a, b);
+  case C::Max:
+    return std::max(a, b);
+  case C::Abs:
+    return a < 0 ? wrap(-__int128(a)) : a;
+  case C::And:
+    return a & b;
+  case C::Or:
+    return a | b;
+  case C::Xor:
+    return a ^ b;
+  case C::Select:
+    return a ? b : r[in.c];
+  case C::CmpEq:
+    return a == b;
+  case C::CmpNe:
+    return a != b;
+  case C::CmpLt:
+    return a < b;
+  case C::CmpLe:
+    return a <= b;
+  case C::CmpGt:
+    return a > b;
+  case C::CmpGe:
+    return a >= b;
+  case C::CmpULt:
+    return std::uint64_t(a) < std::uint64_t(b);
+  case C::CmpULe:
+    return std::uint64_t(a) <= std::uint64_t(b);
+  case C::CmpUGt:
+    return std::uint64_t(a) > std::uint64_t(b);
+  case C::CmpUGe:
+    return std::uint64_t(a) >= std::uint64_t(b);
   }
   return 0;
 }
@@ -59,7 +83,9 @@ Interval bounded(__int128 lo, __int128 hi) {
   return {std::int64_t(lo), std::int64_t(hi)};
 }
 Interval fromTri(Tri t) {
-  return t == Tri::True ? point(1) : t == Tri::False ? point(0) : Interval{0, 1};
+  return t == Tri::True    ? point(1)
+         : t == Tri::False ? point(0)
+                           : Interval{0, 1};
 }
 Tri toTri(Interval x) {
   if (x.lo == x.hi)
@@ -78,12 +104,15 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
     return point(evaluate(in, scratch));
   }
   auto compare = [&](bool alwaysTrue, bool alwaysFalse) {
-    return fromTri(alwaysTrue ? Tri::True : alwaysFalse ? Tri::False
-                                                        : Tri::Unknown);
+    return fromTri(alwaysTrue    ? Tri::True
+                   : alwaysFalse ? Tri::False
+                                 : Tri::Unknown);
   };
   switch (in.code) {
-  case C::Add: return bounded(__int128(a.lo) + b.lo, __int128(a.hi) + b.hi);
-  case C::Sub: return bounded(__int128(a.lo) - b.hi, __int128(a.hi) - b.lo);
+  case C::Add:
+    return bounded(__int128(a.lo) + b.lo, __int128(a.hi) + b.hi);
+  case C::Sub:
+    return bounded(__int128(a.lo) - b.hi, __int128(a.hi) - b.lo);
   case C::Mul: {
     __int128 p[] = {__int128(a.lo) * b.lo, __int128(a.lo) * b.hi,
                     __int128(a.hi) * b.lo, __int128(a.hi) * b.hi};
@@ -103,8 +132,10 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
       return {a.lo % m, a.hi % m};
     return {a.lo < 0 ? -(m - 1) : 0, a.hi > 0 ? m - 1 : 0};
   }
-  case C::Min: return {std::min(a.lo, b.lo), std::min(a.hi, b.hi)};
-  case C::Max: return {std::max(a.lo, b.lo), std::max(a.hi, b.hi)};
+  case C::Min:
+    return {std::min(a.lo, b.lo), std::min(a.hi, b.hi)};
+  case C::Max:
+    return {std::max(a.lo, b.lo), std::max(a.hi, b.hi)};
   case C::Abs:
     if (a.lo >= 0)
       return a;
@@ -122,7 +153,7 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
                      : x == Tri::True && y == Tri::True ? Tri::True
                                                         : Tri::Unknown);
     if (in.code == C::Or)
-      return fromTri(x == Tri::True || y == Tri::True ? Tri::True
+      return fromTri(x == Tri::True || y == Tri::True     ? Tri::True
                      : x == Tri::False && y == Tri::False ? Tri::False
                                                           : Tri::Unknown);
     if (x == Tri::Unknown || y == Tri::Unknown)
@@ -138,18 +169,24 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
       return r[in.c];
     return hull(b, r[in.c]);
   }
-  case C::CmpEq: return compare(points && a.lo == b.lo, a.hi < b.lo || b.hi < a.lo);
-  case C::CmpNe: return compare(a.hi < b.lo || b.hi < a.lo, points && a.lo == b.lo);
-  case C::CmpLt: return compare(a.hi < b.lo, a.lo >= b.hi);
-  case C::CmpLe: return compare(a.hi <= b.lo, a.lo > b.hi);
-  case C::CmpGt: return compare(a.lo > b.hi, a.hi <= b.lo);
-  case C::CmpGe: return compare(a.lo >= b.hi, a.hi < b.lo);
+  case C::CmpEq:
+    return compare(points && a.lo == b.lo, a.hi < b.lo || b.hi < a.lo);
+  case C::CmpNe:
+    return compare(a.hi < b.lo || b.hi < a.lo, points && a.lo == b.lo);
+  case C::CmpLt:
+    return compare(a.hi < b.lo, a.lo >= b.hi);
+  case C::CmpLe:
+    return compare(a.hi <= b.lo, a.lo > b.hi);
+  case C::CmpGt:
+    return compare(a.lo > b.hi, a.hi <= b.lo);
+  case C::CmpGe:
+    return compare(a.lo >= b.hi, a.hi < b.lo);
   default:
     // Unsigned comparisons agree with signed ones on non-negative ranges.
     if (a.lo >= 0 && b.lo >= 0) {
       Instruction signedIn = in;
-      signedIn.code = C(unsigned(in.code) - unsigned(C::CmpULt) +
-                        unsigned(C::CmpLt));
+      signedIn.code =
+          C(unsigned(in.code) - unsigned(C::CmpULt) + unsigned(C::CmpLt));
       return evaluateRange(signedIn, r);
     }
     return fromTri(Tri::Unknown);

@@ -116,8 +116,8 @@ struct LaceClassifyBlocksPass
           builder.getStringAttr("runs"),
           builder.getI64IntegerAttr(blocks.numRows),
           builder.getI64IntegerAttr(blocks.numCols),
-          builder.getDictionaryAttr(runTables(
-              builder, pattern.getSymName(), "", blocks, kInlineTables)));
+          builder.getDictionaryAttr(runTables(builder, pattern.getSymName(), "",
+                                              blocks, kInlineTables)));
       // Also recorded on the op: Debian's release MLIR compiles pass
       // statistics out (NDEBUG), and tests and tools read these.
       op->setAttr("lace.fallback_tiles",

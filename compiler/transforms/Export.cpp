@@ -65,20 +65,21 @@ void lace::writeLayoutJson(ModuleOp module, llvm::raw_ostream &os) {
             json.attribute("full", blocks.numBlocks(layout::BlockKind::Full));
             json.attribute("partial",
                            blocks.numBlocks(layout::BlockKind::Partial));
-            json.attribute("empty",
-                           blocks.numBlocks(layout::BlockKind::Empty));
+            json.attribute("empty", blocks.numBlocks(layout::BlockKind::Empty));
           });
           json.attribute("form", op.getForm());
           if (op.getForm() == "runs") {
             writeRuns(json, blocks);
           } else {
             DictionaryAttr tables = op.getTables();
-            writeArray(json, "row_offsets", readTable(tables.get("row_offsets")));
+            writeArray(json, "row_offsets",
+                       readTable(tables.get("row_offsets")));
             writeArray(json, "columns", readTable(tables.get("columns")));
             json.attributeArray("kinds", [&] {
               for (int32_t kind : readTable(tables.get("kinds")))
-                json.value(kind == int32_t(layout::BlockKind::Full) ? "full"
-                                                                     : "partial");
+                json.value(kind == int32_t(layout::BlockKind::Full)
+                               ? "full"
+                               : "partial");
             });
           }
           if (std::optional<layout::BlockLayout> transposed =

@@ -98,16 +98,26 @@ LogicalResult PredicateCompiler::compile(Program &program) {
             .Case([](arith::SelectOp) { return C::Select; })
             .Case([](arith::CmpIOp cmp) -> std::optional<C> {
               switch (cmp.getPredicate()) {
-              case arith::CmpIPredicate::eq: return C::CmpEq;
-              case arith::CmpIPredicate::ne: return C::CmpNe;
-              case arith::CmpIPredicate::slt: return C::CmpLt;
-              case arith::CmpIPredicate::sle: return C::CmpLe;
-              case arith::CmpIPredicate::sgt: return C::CmpGt;
-              case arith::CmpIPredicate::sge: return C::CmpGe;
-              case arith::CmpIPredicate::ult: return C::CmpULt;
-              case arith::CmpIPredicate::ule: return C::CmpULe;
-              case arith::CmpIPredicate::ugt: return C::CmpUGt;
-              case arith::CmpIPredicate::uge: return C::CmpUGe;
+              case arith::CmpIPredicate::eq:
+                return C::CmpEq;
+              case arith::CmpIPredicate::ne:
+                return C::CmpNe;
+              case arith::CmpIPredicate::slt:
+                return C::CmpLt;
+              case arith::CmpIPredicate::sle:
+                return C::CmpLe;
+              case arith::CmpIPredicate::sgt:
+                return C::CmpGt;
+              case arith::CmpIPredicate::sge:
+                return C::CmpGe;
+              case arith::CmpIPredicate::ult:
+                return C::CmpULt;
+              case arith::CmpIPredicate::ule:
+                return C::CmpULe;
+              case arith::CmpIPredicate::ugt:
+                return C::CmpUGt;
+              case arith::CmpIPredicate::uge:
+                return C::CmpUGe;
               }
               return std::nullopt;
             })
@@ -150,8 +160,8 @@ std::unique_ptr<MaskNode> build(Value mask, int64_t head, int64_t seqK) {
     emitError(mask.getLoc()) << "expected a mask computed by lace ops";
     return nullptr;
   }
-  auto binary = [&](auto combine, Value lhs, Value rhs)
-      -> std::unique_ptr<MaskNode> {
+  auto binary = [&](auto combine, Value lhs,
+                    Value rhs) -> std::unique_ptr<MaskNode> {
     std::unique_ptr<MaskNode> a = build(lhs, head, seqK);
     std::unique_ptr<MaskNode> b = a ? build(rhs, head, seqK) : nullptr;
     return b ? combine(std::move(a), std::move(b)) : nullptr;
@@ -161,11 +171,9 @@ std::unique_ptr<MaskNode> build(Value mask, int64_t head, int64_t seqK) {
       .Case([](EmptyOp) { return MaskNode::empty(); })
       .Case([](CausalOp) { return MaskNode::causal(); })
       .Case([](LocalOp local) {
-        return MaskNode::local(constantOf(local.getBefore()),
-                               constantOf(local.getAfter()),
-                               local.getGranularity()
-                                   ? constantOf(local.getGranularity())
-                                   : 1);
+        return MaskNode::local(
+            constantOf(local.getBefore()), constantOf(local.getAfter()),
+            local.getGranularity() ? constantOf(local.getGranularity()) : 1);
       })
       .Case([](DilatedOp dilated) {
         return MaskNode::dilated(constantOf(dilated.getBefore()),
@@ -190,10 +198,9 @@ std::unique_ptr<MaskNode> build(Value mask, int64_t head, int64_t seqK) {
         return MaskNode::global(std::move(tokens), std::move(ranges));
       })
       .Case([&](RandomOp random) {
-        return MaskNode::random(constantOf(random.getPerRow()),
-                                constantOf(random.getGranularity()),
-                                uint64_t(constantOf(random.getSeed())), head,
-                                seqK);
+        return MaskNode::random(
+            constantOf(random.getPerRow()), constantOf(random.getGranularity()),
+            uint64_t(constantOf(random.getSeed())), head, seqK);
       })
       .Case([](PrefixOp prefix) {
         return MaskNode::prefix(constantOf(prefix.getLength()));

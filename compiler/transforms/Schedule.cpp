@@ -63,9 +63,9 @@ struct LaceSchedulePass
     items.reserve(schedule.ctaItems.size() * kItemFields);
     for (int32_t index : schedule.ctaItems) {
       const layout::WorkItem &item = schedule.items[index];
-      items.insert(items.end(), {item.batch, item.head, item.row,
-                                 item.colBegin, item.colEnd, item.split,
-                                 item.numSplits, item.slot});
+      items.insert(items.end(),
+                   {item.batch, item.head, item.row, item.colBegin, item.colEnd,
+                    item.split, item.numSplits, item.slot});
     }
     std::vector<int32_t> combines;
     combines.reserve(schedule.splitRows.size() * kCombineFields);
@@ -83,16 +83,16 @@ struct LaceSchedulePass
         builder.getF64FloatAttr(schedule.imbalanceAfter),
         builder.getF64FloatAttr(schedule.imbalanceBefore),
         builder.getDictionaryAttr(
-            {builder.getNamedAttr(
-                 "cta_offsets", makeTable(builder, "schedule.cta_offsets",
-                                          schedule.ctaOffsets,
-                                          kResourceThreshold)),
-             builder.getNamedAttr(
-                 "items", makeTable(builder, "schedule.items", items,
-                                    kResourceThreshold)),
-             builder.getNamedAttr(
-                 "combines", makeTable(builder, "schedule.combines", combines,
-                                       kResourceThreshold))}));
+            {builder.getNamedAttr("cta_offsets",
+                                  makeTable(builder, "schedule.cta_offsets",
+                                            schedule.ctaOffsets,
+                                            kResourceThreshold)),
+             builder.getNamedAttr("items",
+                                  makeTable(builder, "schedule.items", items,
+                                            kResourceThreshold)),
+             builder.getNamedAttr("combines",
+                                  makeTable(builder, "schedule.combines",
+                                            combines, kResourceThreshold))}));
   }
 };
 

@@ -129,8 +129,8 @@ public:
       return std::move(docs).error();
     if (auto error = checkArguments(q, k, v, o, (*docs)->ids))
       return error;
-    return runForward(documentTables(documents), (*docs)->device.pointers, q,
-                      k, v, o, lse, (*docs)->ids, stream, scale);
+    return runForward(documentTables(documents), (*docs)->device.pointers, q, k,
+                      v, o, lse, (*docs)->ids, stream, scale);
   }
 
   Expected<std::shared_ptr<const DocumentLayout>>
@@ -198,10 +198,11 @@ private:
                                   void *stream, float scale) const {
     if (auto error = context_.setCurrent())
       return error;
-    LaceFwdParams params = makeParams(plan_, host, pointers, q, k, v, o, lse,
-                                      segments, scale);
-    if (auto error = launch(forward_->functions[0],
-                            launchShape(plan_, *host.schedule), &params, stream))
+    LaceFwdParams params =
+        makeParams(plan_, host, pointers, q, k, v, o, lse, segments, scale);
+    if (auto error =
+            launch(forward_->functions[0], launchShape(plan_, *host.schedule),
+                   &params, stream))
       return error->withContext("forward (" + plan_.pattern + ")");
     // Same stream: the combine starts after every piece is written.
     if (host.schedule->numCombines() > 0)
@@ -309,9 +310,9 @@ public:
             .withContext("loading " + plan.pattern);
       return loadedModule;
     };
-    auto forward = module(jit::Pass::Forward,
-                          {{plan.spec.name, plan.spec.sharedBytes()},
-                           {plan.spec.combineKernelName(), 0}});
+    auto forward =
+        module(jit::Pass::Forward, {{plan.spec.name, plan.spec.sharedBytes()},
+                                    {plan.spec.combineKernelName(), 0}});
     if (!forward)
       return std::move(forward).error();
     std::shared_ptr<const LoadedModule> backward;
@@ -490,8 +491,7 @@ private:
                                         outputs.lse.size() * 4);
   }
 
-  Expected<DeviceSet> uploadSet(const Kernel &kernel,
-                                const AttentionInputs &in,
+  Expected<DeviceSet> uploadSet(const Kernel &kernel, const AttentionInputs &in,
                                 const AttentionOutputs &out,
                                 const std::vector<std::uint16_t> *dout,
                                 std::vector<cuda::DeviceBuffer> &keep) {

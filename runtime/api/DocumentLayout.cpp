@@ -82,8 +82,8 @@ Kernel::varlen(std::span<const std::int64_t> cuSeqlensQ,
     if (cu.size() < 2 || cu.front() != 0 || cu.back() != seq ||
         !std::is_sorted(cu.begin(), cu.end()))
       return Error(std::string("varlen: cu_seqlens_") + which +
-                   " must start at 0, never decrease and end at seq_" +
-                   which + " (" + std::to_string(seq) + ")");
+                   " must start at 0, never decrease and end at seq_" + which +
+                   " (" + std::to_string(seq) + ")");
     std::vector<std::int32_t> ids(static_cast<std::size_t>(seq));
     for (std::size_t s = 0; s + 1 < cu.size(); ++s)
       std::fill(ids.begin() + cu[s], ids.begin() + cu[s + 1],

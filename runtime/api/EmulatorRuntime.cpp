@@ -59,8 +59,8 @@ public:
       : Kernel(std::move(plan), fromCache, compileSeconds),
         forward_(std::move(forward)), backward_(std::move(backward)),
         workers_(workers), shuffleSeed_(shuffleSeed),
-        workspace_(static_cast<std::size_t>(
-            workspaceFloats(plan_, plan_.schedule))) {}
+        workspace_(
+            static_cast<std::size_t>(workspaceFloats(plan_, plan_.schedule))) {}
 
   using Kernel::forward;
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
@@ -137,16 +137,16 @@ private:
                                   float scale) const {
     int status = 0;
     const LaceFwdParams params =
-        makeParams(plan_, host, hostPointers(host, workspace, &status), q, k,
-                   v, o, lse, segments, scale);
+        makeParams(plan_, host, hostPointers(host, workspace, &status), q, k, v,
+                   o, lse, segments, scale);
     if (auto error = run(*forward_, plan_.spec.name,
                          launchShape(plan_, *host.schedule), &params, status))
       return error->withContext("forward (" + plan_.pattern + ")");
     // The combine step reads every piece: it starts after the forward.
     if (host.schedule->numCombines() > 0)
-      if (auto error = run(*forward_, plan_.spec.combineKernelName(),
-                           combineLaunchShape(plan_, *host.schedule), &params,
-                           status))
+      if (auto error =
+              run(*forward_, plan_.spec.combineKernelName(),
+                  combineLaunchShape(plan_, *host.schedule), &params, status))
         return error->withContext("forward combine (" + plan_.pattern + ")");
     return std::nullopt;
   }
@@ -156,9 +156,8 @@ private:
                                    const SegmentIdsRef &segments,
                                    float scale) const {
     int status = 0;
-    const LaceBwdParams params =
-        makeBackwardParams(plan_, host, hostPointers(host, nullptr, &status), t,
-                           segments, scale);
+    const LaceBwdParams params = makeBackwardParams(
+        plan_, host, hostPointers(host, nullptr, &status), t, segments, scale);
     // dq writes delta, which dkdv reads: one launch after the other.
     if (auto error = run(*backward_, plan_.spec.dqKernelName(),
                          dqLaunchShape(plan_), &params, status))
@@ -236,10 +235,9 @@ public:
       seconds += cached->seconds;
       return loaded(kernelKey.key, *cached->entry, label);
     };
-    auto forward =
-        object(jit::Pass::Forward, {{plan.spec.name, "LaceFwdParams"},
-                                    {plan.spec.combineKernelName(),
-                                     "LaceFwdParams"}});
+    auto forward = object(jit::Pass::Forward,
+                          {{plan.spec.name, "LaceFwdParams"},
+                           {plan.spec.combineKernelName(), "LaceFwdParams"}});
     if (!forward)
       return std::move(forward).error();
     std::shared_ptr<emu::KernelObject> backward;
@@ -271,10 +269,10 @@ public:
     for (int i = 0; i < std::max(1, repeats); ++i) {
       const auto start = std::chrono::steady_clock::now();
       float *lse = run.outputs.lse.data();
-      if (auto error = *documents ? kernel.forward(t.q, t.k, t.v, t.o, lse,
-                                                   **documents)
-                                  : kernel.forward(t.q, t.k, t.v, t.o, lse,
-                                                   hostSegments(in)))
+      if (auto error =
+              *documents
+                  ? kernel.forward(t.q, t.k, t.v, t.o, lse, **documents)
+                  : kernel.forward(t.q, t.k, t.v, t.o, lse, hostSegments(in)))
         return std::move(*error);
       run.seconds.push_back(secondsSince(start));
     }

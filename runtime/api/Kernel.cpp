@@ -275,11 +275,10 @@ LaceFwdParams makeParams(const KernelPlan &plan, const HostTables &host,
   p.num_slots = schedule.numSlots;
   const jit::TileConfig t = plan.spec.resolvedTiles();
   p.partial_o = tables.workspace;
-  p.partial_lse =
-      tables.workspace
-          ? tables.workspace + std::int64_t{schedule.numSlots} * t.blockM *
-                                   plan.spec.headDim
-          : nullptr;
+  p.partial_lse = tables.workspace
+                      ? tables.workspace + std::int64_t{schedule.numSlots} *
+                                               t.blockM * plan.spec.headDim
+                      : nullptr;
   p.q_segment_ids = segments.q;
   p.k_segment_ids = segments.k ? segments.k : segments.q;
   p.status = tables.status;

@@ -112,7 +112,7 @@ std::string LayoutTables::validate(std::int64_t heads) const {
 }
 
 std::string ScheduleTables::validate(const ProblemShape &shape,
-                                    const LayoutTables &layout) const {
+                                     const LayoutTables &layout) const {
   auto at = [](std::int64_t i) { return "work item " + std::to_string(i); };
   if (numCtas < 1 || ctaOffsets.size() != std::size_t(numCtas) + 1)
     return "the schedule needs num_ctas >= 1 and num_ctas + 1 CTA offsets";

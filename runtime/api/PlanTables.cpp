@@ -85,9 +85,8 @@ ScheduleTables scheduleTables(const layout::Schedule &schedule) {
                                        w.colEnd, w.split, w.numSplits, w.slot});
   }
   for (const layout::SplitRow &split : schedule.splitRows)
-    out.combines.insert(out.combines.end(),
-                        {split.batch, split.head, split.row, split.firstSlot,
-                         split.numSplits});
+    out.combines.insert(out.combines.end(), {split.batch, split.head, split.row,
+                                             split.firstSlot, split.numSplits});
   out.numSlots = schedule.numSlots;
   out.imbalance = schedule.imbalanceAfter;
   out.imbalanceBeforeSplit = schedule.imbalanceBefore;

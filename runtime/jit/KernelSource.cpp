@@ -320,8 +320,7 @@ std::string KernelSource::generate(const KernelSpec &spec, Pass pass) {
     // and without it ptxas caps registers at 128 and spills for d 32.
     out += "// Grid (num_ctas): persistent CTAs walking the work list.\n";
     out += "extern \"C\" __global__ void __launch_bounds__(" + threads +
-           ", 1)\n" +
-           spec.name +
+           ", 1)\n" + spec.name +
            "(const lace::LaceFwdParams p) {\n"
            "  lace::attention_fwd_persistent<LaceTraits, LacePattern>(p);\n"
            "}\n";

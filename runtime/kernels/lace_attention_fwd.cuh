@@ -256,7 +256,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
     else if (clipped_last && compute.col == last_col)
       mask_tile<Tile, Pattern, false>(p, s, b, h, lane_row0, key0, p.seq_k);
 
-      // Online softmax: new max, rescale O and the sums, P = 2^(x - max).
+    // Online softmax: new max, rescale O and the sums, P = 2^(x - max).
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -289,8 +289,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
           }
       }
 
-      // O += P V: the S accumulators of key tiles 2kk, 2kk + 1 are exactly the
-      // A fragment of k-step kk (rows g / g + 8, keys 2t.. / 2t + 8..).
+    // O += P V: the S accumulators of key tiles 2kk, 2kk + 1 are exactly the
+    // A fragment of k-step kk (rows g / g + 8, keys 2t.. / 2t + 8..).
 #pragma unroll
     for (int kk = 0; kk < Tile::kBlockN / 16; ++kk) {
       unsigned a[kMT][4];
@@ -369,8 +369,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
 /// out of range. Every thread of the CTA reads the same record, so the
 /// answer is uniform.
 __device__ __forceinline__ bool read_work_item(const LaceFwdParams &p,
-                                               int index,
-                                               WorkItem &item) {
+                                               int index, WorkItem &item) {
   const int *w = p.work_items + kWorkItemFields * index;
   item = {w[0], w[1], w[2], w[3], w[4], w[7]};
   const int splits = w[6];
@@ -379,8 +378,7 @@ __device__ __forceinline__ bool read_work_item(const LaceFwdParams &p,
                   item.row < p.rows.num_rows && item.col_lo >= 0 &&
                   item.col_lo <= item.col_hi &&
                   item.col_hi <= p.rows.num_cols && splits >= 1 &&
-                  (splits == 1) == (item.slot == -1) &&
-                  item.slot < p.num_slots;
+                  (splits == 1) == (item.slot == -1) && item.slot < p.num_slots;
   if (!ok)
     arch::report_error(p.status, kStatusBadWorkItem);
   return ok;

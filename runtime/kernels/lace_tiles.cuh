@@ -54,7 +54,7 @@ struct TileCursor {
 
   int index = 0; ///< run index (runs) or entry index (BSR)
   int index_end = 0;
-  int col_end = 0; ///< runs: end of the current run (clipped to hi)
+  int col_end = 0;    ///< runs: end of the current run (clipped to hi)
   int lo = 0, hi = 0; ///< the column window
 
   // The table and the status word are passed to every call rather than

@@ -70,8 +70,8 @@ bool parseRunOption(std::span<const std::string> args, std::size_t &i,
     options.device = value;
   } else if (takeValue(args, i, "--documents", value)) {
     if (!parseNumber(value, options.documents) || options.documents < 1)
-      error = "expected a positive integer for --documents, got '" + value +
-              "'";
+      error =
+          "expected a positive integer for --documents, got '" + value + "'";
   } else if (takeValue(args, i, "--seed", value)) {
     if (!parseNumber(value, options.seed))
       error = "expected a non-negative integer for --seed, got '" + value + "'";
@@ -186,8 +186,8 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
     }
     const std::int64_t length = ps.seqQ / options.documents;
     for (std::int64_t t = 0; t < ps.seqQ; ++t)
-      inputs.segmentQ[static_cast<std::size_t>(t)] =
-          static_cast<std::int32_t>(std::min(options.documents - 1, t / length));
+      inputs.segmentQ[static_cast<std::size_t>(t)] = static_cast<std::int32_t>(
+          std::min(options.documents - 1, t / length));
   }
   Expected<HostRun> run =
       (*runtime)->runOnHost(**kernel, inputs, options.repeat);

@@ -73,26 +73,25 @@ void printLayout(const BlockLayout &blocks, const std::string &title,
     sumWork += work;
   }
   char line[512];
-  std::snprintf(line, sizeof line,
-                "%s: %lld x %lld tiles of %lld x %lld, form %s, %zu bytes\n"
-                "  tiles: %lld full, %lld partial, %lld empty (density %.1f%%)\n"
-                "  computed FLOPs: %.1f%% of dense\n"
-                "  work per q-tile row: min %lld, mean %.1f, max %lld tiles\n",
-                title.c_str(), (long long)blocks.numRows,
-                (long long)blocks.numCols, (long long)shape.blockM,
-                (long long)shape.blockN, form.str().c_str(),
-                form == "bsr" ? blocks.toBSR().bytes() : blocks.bytes(),
-                (long long)full, (long long)partial,
-                (long long)(total - full - partial),
-                total ? 100.0 * double(full + partial) / double(total) : 0.0,
-                100.0 * computed / (double(shape.seqQ) * double(seqK)),
-                (long long)(blocks.numRows ? minWork : 0),
-                blocks.numRows ? double(sumWork) / double(blocks.numRows) : 0.0,
-                (long long)maxWork);
+  std::snprintf(
+      line, sizeof line,
+      "%s: %lld x %lld tiles of %lld x %lld, form %s, %zu bytes\n"
+      "  tiles: %lld full, %lld partial, %lld empty (density %.1f%%)\n"
+      "  computed FLOPs: %.1f%% of dense\n"
+      "  work per q-tile row: min %lld, mean %.1f, max %lld tiles\n",
+      title.c_str(), (long long)blocks.numRows, (long long)blocks.numCols,
+      (long long)shape.blockM, (long long)shape.blockN, form.str().c_str(),
+      form == "bsr" ? blocks.toBSR().bytes() : blocks.bytes(), (long long)full,
+      (long long)partial, (long long)(total - full - partial),
+      total ? 100.0 * double(full + partial) / double(total) : 0.0,
+      100.0 * computed / (double(shape.seqQ) * double(seqK)),
+      (long long)(blocks.numRows ? minWork : 0),
+      blocks.numRows ? double(sumWork) / double(blocks.numRows) : 0.0,
+      (long long)maxWork);
   std::cout << line;
   layout::FieldOfView view = layout::fieldOfView(blocks);
   std::cout << "  field of view: "
-            << (!view.valid       ? std::string("n/a (seq_q != seq_k)")
+            << (!view.valid      ? std::string("n/a (seq_q != seq_k)")
                 : view.reachable ? std::to_string(view.layers) + " layer" +
                                        (view.layers == 1 ? "" : "s")
                                  : std::string("never (some keys are never "
@@ -118,9 +117,8 @@ int showLayout(const PatternOptions &pattern,
   const frontend::Pattern *patterns[] = {selected};
   mlir::OwningOpRef<mlir::ModuleOp> module =
       lowerToLace(context, session.sources(), patterns, pattern.params);
-  if (!module ||
-      mlir::failed(runLayoutPipeline(*module,
-                                     options.shape.pipelineOptions(one))))
+  if (!module || mlir::failed(runLayoutPipeline(
+                     *module, options.shape.pipelineOptions(one))))
     return 1;
 
   std::vector<BlockLayout> layouts;
@@ -183,11 +181,12 @@ int showLayout(const PatternOptions &pattern,
   }
   for (ScheduleOp schedule : module->getOps<ScheduleOp>()) {
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "schedule: %lld CTAs, imbalance %.2f (%.2f with whole rows)\n",
-                  (long long)schedule.getNumCtas(),
-                  schedule.getImbalance().convertToDouble(),
-                  schedule.getImbalanceBeforeSplit().convertToDouble());
+    std::snprintf(
+        line, sizeof line,
+        "schedule: %lld CTAs, imbalance %.2f (%.2f with whole rows)\n",
+        (long long)schedule.getNumCtas(),
+        schedule.getImbalance().convertToDouble(),
+        schedule.getImbalanceBeforeSplit().convertToDouble());
     std::cout << line;
   }
   if (!options.svgPath.empty()) {

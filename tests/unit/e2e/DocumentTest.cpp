@@ -25,7 +25,8 @@ pattern doc_longformer(window: int = 32) {
 )";
 
 std::unique_ptr<lace::Compiler> documentCompiler(const std::string &name) {
-  auto compiler = lace::Compiler::fromSource("documents.lace", kDocumentPatterns);
+  auto compiler =
+      lace::Compiler::fromSource("documents.lace", kDocumentPatterns);
   EXPECT_TRUE(compiler) << compiler.error().str();
   EXPECT_FALSE((*compiler)->select(name));
   return std::move(*compiler);
@@ -74,8 +75,9 @@ TEST_P(Documents, ForwardAndBackwardMatchTheReferenceAndSkipWork) {
   in.segmentQ = randomDocuments(rng, dc.seq, dc.documents);
   auto documents = (*kernel)->documents(in.segmentQ);
   ASSERT_TRUE(documents) << documents.error().str();
-  EXPECT_EQ((*documents)->schedule().validate(shape.resolved(),
-                                              (*documents)->layout()),
+  EXPECT_EQ((*documents)
+                ->schedule()
+                .validate(shape.resolved(), (*documents)->layout()),
             "");
   // Documents only remove tiles from the superset.
   EXPECT_LE((*documents)->computedTiles(), (*documents)->supersetTiles());
@@ -174,8 +176,8 @@ TEST(Documents, MisuseIsAClearError) {
   ASSERT_TRUE(error);
   EXPECT_NE(error->message().find("made by another kernel"), std::string::npos);
   // Patterns without segments have no document layout.
-  auto causal = lace::Compiler::fromSource("c.lace",
-                                           "pattern c() { mask = causal; }\n");
+  auto causal =
+      lace::Compiler::fromSource("c.lace", "pattern c() { mask = causal; }\n");
   ASSERT_TRUE(causal);
   auto causalPlan = (*causal)->plan({1, 1, 1, 64, 64}, options);
   ASSERT_TRUE(causalPlan);
@@ -226,9 +228,9 @@ TEST(Schedule, SplitRowsAndTheCombineGiveTheUnsplitOutput) {
   const lace::AttentionOutputs rows = run(*wholePlan);
   auto reference = (*compiler)->reference(in);
   ASSERT_TRUE(reference);
-  EXPECT_EQ(lace::compareWithReference(*reference, in, pieces, kTolerance)
-                .failure,
-            "");
+  EXPECT_EQ(
+      lace::compareWithReference(*reference, in, pieces, kTolerance).failure,
+      "");
   // Split against unsplit: the same kernel arithmetic up to the merge.
   lace::ReferenceOutputs unsplit;
   unsplit.o.resize(rows.o.size());
@@ -238,8 +240,7 @@ TEST(Schedule, SplitRowsAndTheCombineGiveTheUnsplitOutput) {
   const lace::Agreement a =
       lace::compareWithReference(unsplit, in, pieces, 1e-3);
   EXPECT_EQ(a.failure, "");
-  std::printf("split vs unsplit: out %.2e, lse %.2e\n", a.outError,
-              a.lseError);
+  std::printf("split vs unsplit: out %.2e, lse %.2e\n", a.outError, a.lseError);
 }
 
 } // namespace

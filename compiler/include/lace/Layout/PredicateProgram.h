@@ -21,8 +21,28 @@ namespace lace::layout {
 /// dst = code(a, b, c) over int64 registers (i1 values are 0 or 1).
 struct Instruction {
   enum class Code : std::uint8_t {
-    Add, Sub, Mul, FloorDiv, DivTrunc, RemTrunc, Min, Max, Abs, And, Or, Xor,
-    Select, CmpEq, CmpNe, CmpLt, CmpLe, CmpGt, CmpGe, CmpULt, CmpULe, CmpUGt,
+    Add,
+    Sub,
+    Mul,
+    FloorDiv,
+    DivTrunc,
+    RemTrunc,
+    Min,
+    Max,
+    Abs,
+    And,
+    Or,
+    Xor,
+    Select,
+    CmpEq,
+    CmpNe,
+    CmpLt,
+    CmpLe,
+    CmpGt,
+    CmpGe,
+    CmpULt,
+    CmpULe,
+    CmpUGt,
     CmpUGe,
   };
   static constexpr unsigned kNumCodes = unsigned(Code::CmpUGe) + 1;
@@ -34,7 +54,8 @@ struct Instruction {
 /// Registers 0 and 1 are q and k; constants (and the head index) follow and
 /// every instruction writes a register of its own.
 struct PredicateProgram {
-  std::vector<std::int64_t> initial; ///< the register file before the first step
+  std::vector<std::int64_t>
+      initial; ///< the register file before the first step
   std::vector<Instruction> code;
   unsigned result = 0;
 

@@ -23,8 +23,7 @@ LayoutTables layoutTables(const std::vector<layout::BlockLayout> &layouts,
                           std::vector<std::int32_t> headToLayout);
 
 /// Layout `index` of `tables` read back.
-layout::BlockLayout blockLayout(const LayoutTables &tables,
-                                std::int32_t index);
+layout::BlockLayout blockLayout(const LayoutTables &tables, std::int32_t index);
 
 /// The work list of `schedule`, CTA by CTA.
 ScheduleTables scheduleTables(const layout::Schedule &schedule);
