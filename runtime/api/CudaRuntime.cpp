@@ -124,7 +124,7 @@ public:
                                const TensorRef &v, const TensorRef &o,
                                float *lse, const DocumentLayout &documents,
                                void *stream, float scale) const override {
-    auto docs = ours(documents, "forward");
+    auto docs = ownDocuments<CudaDocuments>(documents, this, "forward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkArguments(q, k, v, o, (*docs)->ids))
@@ -168,7 +168,7 @@ public:
   std::optional<Error> backward(const BackwardTensors &t,
                                 const DocumentLayout &documents, void *stream,
                                 float scale) const override {
-    auto docs = ours(documents, "backward");
+    auto docs = ownDocuments<CudaDocuments>(documents, this, "backward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkBackwardArguments(t, (*docs)->ids))
@@ -180,16 +180,6 @@ public:
   bool hasBackward() const override { return backward_ != nullptr; }
 
 private:
-  Expected<const CudaDocuments *> ours(const DocumentLayout &documents,
-                                       const char *call) const {
-    const auto *docs = dynamic_cast<const CudaDocuments *>(&documents);
-    if (!docs || docs->owner != this)
-      return Error(std::string(call) + " (" + plan_.pattern +
-                   "): the DocumentLayout was made by another kernel; make "
-                   "it with this kernel's documents()");
-    return docs;
-  }
-
   std::optional<Error> runForward(const HostTables &host,
                                   const TablePointers &pointers,
                                   const TensorRef &q, const TensorRef &k,

@@ -78,7 +78,7 @@ public:
                                const TensorRef &v, const TensorRef &o,
                                float *lse, const DocumentLayout &documents,
                                void * /*stream*/, float scale) const override {
-    auto docs = ours(documents, "forward");
+    auto docs = ownDocuments<EmulatorDocuments>(documents, this, "forward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkArguments(q, k, v, o, (*docs)->ids()))
@@ -109,7 +109,7 @@ public:
   std::optional<Error> backward(const BackwardTensors &t,
                                 const DocumentLayout &documents,
                                 void * /*stream*/, float scale) const override {
-    auto docs = ours(documents, "backward");
+    auto docs = ownDocuments<EmulatorDocuments>(documents, this, "backward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkBackwardArguments(t, (*docs)->ids()))
@@ -120,16 +120,6 @@ public:
   bool hasBackward() const override { return backward_ != nullptr; }
 
 private:
-  Expected<const EmulatorDocuments *> ours(const DocumentLayout &documents,
-                                           const char *call) const {
-    const auto *docs = dynamic_cast<const EmulatorDocuments *>(&documents);
-    if (!docs || docs->owner != this)
-      return Error(std::string(call) + " (" + plan_.pattern +
-                   "): the DocumentLayout was made by another kernel; make "
-                   "it with this kernel's documents()");
-    return docs;
-  }
-
   std::optional<Error> runForward(const HostTables &host, float *workspace,
                                   const TensorRef &q, const TensorRef &k,
                                   const TensorRef &v, const TensorRef &o,

@@ -66,6 +66,20 @@ LaceBwdParams makeBackwardParams(const KernelPlan &plan, const HostTables &host,
                                  const BackwardTensors &t,
                                  const SegmentIdsRef &segments, float scale);
 
+/// `documents` as the backend's own type, made by `owner`; an error naming
+/// `call` for one another kernel (or backend) made.
+template <class Documents>
+Expected<const Documents *> ownDocuments(const DocumentLayout &documents,
+                                         const Kernel *owner,
+                                         const char *call) {
+  const auto *own = dynamic_cast<const Documents *>(&documents);
+  if (!own || own->owner != owner)
+    return Error(std::string(call) + " (" + owner->plan().pattern +
+                 "): the DocumentLayout was made by another kernel; make it "
+                 "with this kernel's documents()");
+  return own;
+}
+
 /// Grid, threads per CTA and dynamic shared memory of one kernel launch.
 struct LaunchShape {
   unsigned grid[3];

@@ -14,6 +14,10 @@ struct lace_kernel {
   std::shared_ptr<const lace::Kernel> kernel;
 };
 
+struct lace_documents {
+  std::shared_ptr<const lace::DocumentLayout> documents;
+};
+
 namespace lace::capi {
 
 namespace {
@@ -166,5 +170,84 @@ lace_status lace_kernel_backward(
 }
 
 void lace_kernel_free(lace_kernel *kernel) { delete kernel; }
+
+namespace {
+lace_status documentsResult(
+    lace::Expected<std::shared_ptr<const lace::DocumentLayout>> built,
+    lace_documents **out) {
+  if (!built)
+    return fail(built.error());
+  *out = new lace_documents{std::move(*built)};
+  return LACE_OK;
+}
+} // namespace
+
+lace_status lace_kernel_documents(const lace_kernel *kernel,
+                                  const int32_t *q_ids, int64_t q_count,
+                                  const int32_t *k_ids, int64_t k_count,
+                                  lace_documents **out) {
+  if (!kernel || !q_ids || !out)
+    return failNull("lace_kernel_documents", !kernel  ? "kernel"
+                                             : !q_ids ? "q_ids"
+                                                      : "out");
+  if (q_count < 0 || (k_ids && k_count < 0))
+    return fail(lace::Error("lace_kernel_documents: negative id count"));
+  return documentsResult(kernel->kernel->documents(
+                             {q_ids, static_cast<std::size_t>(q_count)},
+                             k_ids
+                                 ? std::span<const std::int32_t>(
+                                       k_ids, static_cast<std::size_t>(k_count))
+                                 : std::span<const std::int32_t>()),
+                         out);
+}
+
+lace_status lace_kernel_varlen(const lace_kernel *kernel, const int64_t *cu_q,
+                               const int64_t *cu_k, int64_t count,
+                               lace_documents **out) {
+  if (!kernel || !cu_q || !out)
+    return failNull("lace_kernel_varlen", !kernel ? "kernel"
+                                          : !cu_q ? "cu_q"
+                                                  : "out");
+  if (count < 0)
+    return fail(lace::Error("lace_kernel_varlen: negative count"));
+  const auto n = static_cast<std::size_t>(count);
+  return documentsResult(
+      kernel->kernel->varlen({cu_q, n},
+                             cu_k ? std::span<const std::int64_t>(cu_k, n)
+                                  : std::span<const std::int64_t>()),
+      out);
+}
+
+double lace_documents_build_ms(const lace_documents *documents) {
+  return documents ? documents->documents->buildSeconds() * 1e3 : 0.0;
+}
+
+int64_t lace_documents_computed_tiles(const lace_documents *documents) {
+  return documents ? documents->documents->computedTiles() : 0;
+}
+
+int64_t lace_documents_superset_tiles(const lace_documents *documents) {
+  return documents ? documents->documents->supersetTiles() : 0;
+}
+
+lace_status lace_kernel_forward_documents(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, float *lse,
+    const lace_documents *documents, void *stream, float scale) {
+  if (!kernel || !q || !k || !v || !o || !documents)
+    return failNull("lace_kernel_forward_documents", !kernel ? "kernel"
+                                                     : !q    ? "q"
+                                                     : !k    ? "k"
+                                                     : !v    ? "v"
+                                                     : !o    ? "o"
+                                                             : "documents");
+  if (auto error =
+          kernel->kernel->forward(ref(*q), ref(*k), ref(*v), ref(*o), lse,
+                                  *documents->documents, stream, scale))
+    return fail(*error);
+  return LACE_OK;
+}
+
+void lace_documents_free(lace_documents *documents) { delete documents; }
 
 } // extern "C"

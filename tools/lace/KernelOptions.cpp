@@ -54,6 +54,8 @@ std::unique_ptr<Compiler> planFromOptions(const PatternOptions &pattern,
   options.headDim = kernel.headDim;
   options.tiles.blockM = static_cast<int>(shape.blockM);
   options.tiles.blockN = static_cast<int>(shape.blockN);
+  // The forward's persistent grid: --ctas, 132 (an H100/H200) by default.
+  options.numCtas = static_cast<int>(shape.numCtas);
   Expected<KernelPlan> planned = (*compiler)->plan(
       {shape.batch, shape.heads, shape.kvHeads, shape.seqQ, shape.seqK},
       options);

@@ -16,7 +16,7 @@ constexpr std::array kCommands = {
             lace::tool::runCheck},
     Command{"show",
             "FILE --seq N [--seq-k N] [--heads H] [--pattern NAME] "
-            "[--param name=value]... [--segments 0,0,1,...]",
+            "[--param name=value]... [--segments 0,0,1,...] [--documents N]",
             "print the element mask as a grid ('#' live, '.' not)",
             lace::tool::runShow},
     Command{"cache", "stats|list|clear [--dir DIR]",
@@ -29,9 +29,9 @@ constexpr std::array kCommands = {
     Command{"run",
             "FILE --seq N [--seq-k N] [--heads H] [--kv-heads H] [--batch B] "
             "[--head-dim D] [--dtype f16|bf16] [--block-m M] [--block-n N] "
-            "[--pattern NAME] [--param name=value]... | --bundle FILE "
-            "[--index I]; [--device auto|cuda|emulator] [--seed S] "
-            "[--repeat R] [--no-check] [--backward]",
+            "[--ctas C] [--pattern NAME] [--param name=value]... | --bundle "
+            "FILE [--index I]; [--device auto|cuda|emulator] [--seed S] "
+            "[--repeat R] [--no-check] [--backward] [--documents N]",
             "run the pattern's kernel on the GPU (or the CPU emulator) on "
             "random inputs, check it against the float64 reference and "
             "print the error and the time; --backward also runs the "

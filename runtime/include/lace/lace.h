@@ -42,6 +42,7 @@ typedef struct lace_compiler lace_compiler;
 typedef struct lace_plan lace_plan;
 typedef struct lace_runtime lace_runtime;
 typedef struct lace_kernel lace_kernel;
+typedef struct lace_documents lace_documents;
 
 /* [batch, heads, kv_heads (0: heads), seq_q, seq_k (0: seq_q)] */
 typedef struct lace_shape {
@@ -108,6 +109,31 @@ lace_kernel_forward_packed(const lace_kernel *kernel, const lace_tensor *q,
                            const lace_tensor *o, float *lse,
                            const int32_t *q_segments, const int32_t *k_segments,
                            void *stream, float scale);
+/* The exact layout of packed documents for a pattern with `segment`, built
+ * on the host from int32 ids per query token (seq_q of them) and per key
+ * token (k_ids NULL: the q ids); host memory. Build it once per packed batch
+ * and pass it to every forward of that batch: only the tiles the ids make
+ * live are computed. */
+lace_status lace_kernel_documents(const lace_kernel *kernel,
+                                  const int32_t *q_ids, int64_t q_count,
+                                  const int32_t *k_ids, int64_t k_count,
+                                  lace_documents **out);
+/* The same from FlashAttention-style offsets: sequence s holds tokens
+ * [cu[s], cu[s + 1]); count = sequences + 1 (cu_k NULL: as the queries). */
+lace_status lace_kernel_varlen(const lace_kernel *kernel, const int64_t *cu_q,
+                               const int64_t *cu_k, int64_t count,
+                               lace_documents **out);
+/* Host milliseconds the layout took, and its tiles over every head and
+ * batch entry against the plan's all-partial superset. */
+double lace_documents_build_ms(const lace_documents *documents);
+int64_t lace_documents_computed_tiles(const lace_documents *documents);
+int64_t lace_documents_superset_tiles(const lace_documents *documents);
+/* lace_kernel_forward with that layout (made by this kernel). */
+lace_status lace_kernel_forward_documents(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, float *lse,
+    const lace_documents *documents, void *stream, float scale);
+void lace_documents_free(lace_documents *documents);
 /* Floats of the workspace lace_kernel_backward needs (batch * heads *
  * seq_q). */
 int64_t lace_kernel_backward_workspace(const lace_kernel *kernel);

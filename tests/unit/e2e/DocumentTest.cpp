@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "EndToEndSupport.h"
 
+#include "lace/Runtime/PlanTables.h"
+
 #include <random>
 
 namespace {
@@ -48,6 +50,51 @@ std::vector<std::int32_t> randomDocuments(std::mt19937_64 &rng,
   return ids;
 }
 
+/// Every tile of `documents` against the interpreter, element by element:
+/// Empty iff no element is live, Full iff every in-range element is.
+void expectTilesMatchTheInterpreter(const std::string &pattern,
+                                    const lace::KernelPlan &plan,
+                                    const lace::DocumentLayout &documents,
+                                    const std::vector<std::int32_t> &ids) {
+  namespace fe = lace::frontend;
+  fe::MemoryFileProvider memory;
+  memory.add("documents.lace", kDocumentPatterns);
+  fe::SourceManager sources(memory);
+  fe::DiagnosticEngine diags(sources);
+  fe::Program program = fe::loadProgram(sources, "documents.lace", diags);
+  fe::SegmentIds segments;
+  segments.q.assign(ids.begin(), ids.end());
+  const lace::ProblemShape &s = plan.shape;
+  auto instance =
+      fe::instantiate(*program.find(pattern), {},
+                      {s.batch, s.heads, s.seqQ, s.seqK}, diags, &segments);
+  ASSERT_TRUE(instance) << diags.renderAll();
+  const lace::LayoutTables &tables = documents.layout();
+  const lace::jit::TileConfig t = plan.spec.resolvedTiles();
+  for (std::int64_t h = 0; h < s.heads; ++h) {
+    const lace::layout::BlockLayout blocks = lace::blockLayout(
+        tables, tables.headToLayout[static_cast<std::size_t>(h)]);
+    for (std::int64_t r = 0; r < blocks.numRows; ++r)
+      for (std::int64_t c = 0; c < blocks.numCols; ++c) {
+        bool any = false, all = true;
+        for (std::int64_t q = r * t.blockM;
+             q < std::min(s.seqQ, (r + 1) * t.blockM); ++q)
+          for (std::int64_t k = c * t.blockN;
+               k < std::min(s.seqK, (c + 1) * t.blockN); ++k) {
+            const bool live = instance->mask(0, h, q, k);
+            any |= live;
+            all &= live;
+          }
+        const lace::layout::BlockKind expected =
+            !any  ? lace::layout::BlockKind::Empty
+            : all ? lace::layout::BlockKind::Full
+                  : lace::layout::BlockKind::Partial;
+        ASSERT_EQ(blocks.kind(r, c), expected)
+            << "head " << h << " tile (" << r << ", " << c << ")";
+      }
+  }
+}
+
 struct DocumentCase {
   const char *pattern;
   int documents;
@@ -79,6 +126,7 @@ TEST_P(Documents, ForwardAndBackwardMatchTheReferenceAndSkipWork) {
                 ->schedule()
                 .validate(shape.resolved(), (*documents)->layout()),
             "");
+  expectTilesMatchTheInterpreter(dc.pattern, *plan, **documents, in.segmentQ);
   // Documents only remove tiles from the superset.
   EXPECT_LE((*documents)->computedTiles(), (*documents)->supersetTiles());
   if (dc.documents >= 8) {
@@ -166,6 +214,14 @@ TEST(Documents, MisuseIsAClearError) {
             std::string::npos);
   EXPECT_NE(message((*kernel)->varlen(std::vector<std::int64_t>{0, 63}))
                 .find("end at seq_q (64)"),
+            std::string::npos);
+  // A plan whose run-time mask was damaged (a hand-edited bundle).
+  lace::KernelPlan damaged = *plan;
+  damaged.runTimeMasks[0] = "(intersect segment";
+  auto damagedKernel = emulator().load(damaged);
+  ASSERT_TRUE(damagedKernel) << damagedKernel.error().str();
+  EXPECT_NE(message((*damagedKernel)->documents(std::vector<std::int32_t>(64)))
+                .find("the plan's run-time mask is damaged: offset"),
             std::string::npos);
   // A layout belongs to the kernel that made it (its device tables).
   auto documents = (*other)->documents(std::vector<std::int32_t>(64, 0));

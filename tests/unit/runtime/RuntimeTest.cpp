@@ -314,6 +314,12 @@ TEST(Bundle, RoundTripsEveryField) {
   EXPECT_EQ(b.layout.bsrColIdx, a.layout.bsrColIdx);
   EXPECT_EQ(b.layout.bsrIsFull, a.layout.bsrIsFull);
   EXPECT_EQ(b.computedFlops(), a.computedFlops());
+  EXPECT_EQ(b.schedule.numCtas, a.schedule.numCtas);
+  EXPECT_EQ(b.schedule.ctaOffsets, a.schedule.ctaOffsets);
+  EXPECT_EQ(b.schedule.items, a.schedule.items);
+  EXPECT_EQ(b.schedule.combines, a.schedule.combines);
+  EXPECT_EQ(b.schedule.numSlots, a.schedule.numSlots);
+  EXPECT_EQ(b.validate(), "");
   ASSERT_EQ(back.sources.size(), 1u);
   EXPECT_EQ(back.sources[0].text, original.sources[0].text);
   EXPECT_EQ(back.params, original.params);
@@ -359,6 +365,35 @@ TEST(Bundle, RoundTripsTheBackward) {
   EXPECT_EQ(u.bsrColIdx, t.bsrColIdx);
   EXPECT_EQ(u.bsrIsFull, t.bsrIsFull);
   EXPECT_EQ(b.validateBackward(), "");
+}
+
+TEST(Bundle, CarriesTheRunTimeMasksOfSegmentPatterns) {
+  auto compiler = compile("pattern docs() { mask = document & causal; }\n");
+  auto plan = compiler->plan({1, 2, 0, 100, 0});
+  ASSERT_TRUE(plan) << plan.error().str();
+  ASSERT_EQ(plan->runTimeMasks,
+            std::vector<std::string>{"(intersect segment causal)"});
+  auto read = lace::readBundle(lace::writeBundle({compiler->bundle(*plan)}),
+                               "d.lacebundle");
+  ASSERT_TRUE(read) << read.error().str();
+  EXPECT_EQ((*read)[0].plan.runTimeMasks, plan->runTimeMasks);
+  EXPECT_EQ((*read)[0].plan.validate(), "");
+}
+
+TEST(Plan, AnInconsistentScheduleIsRefused) {
+  lace::KernelPlan plan = causalPlan(300);
+  ASSERT_EQ(plan.validate(), "");
+  lace::KernelPlan uncovered = plan;
+  uncovered.schedule.items[4] -= 1; // the first item's col_end
+  EXPECT_NE(uncovered.validate().find("schedule: the work items cover"),
+            std::string::npos)
+      << uncovered.validate();
+  lace::KernelPlan outside = plan;
+  outside.schedule.items[2] = 99; // a row past the layout
+  EXPECT_NE(outside.validate().find("outside the problem"), std::string::npos);
+  lace::KernelPlan noSchedule = plan;
+  noSchedule.schedule = {};
+  EXPECT_NE(noSchedule.validate().find("num_ctas >= 1"), std::string::npos);
 }
 
 TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
@@ -415,6 +450,55 @@ TEST(CApi, ReportsFailuresAsMessages) {
   EXPECT_GT(lace_plan_density(plan), 0.5);
   EXPECT_EQ(lace_runtime_load(nullptr, plan, nullptr), LACE_ERROR);
   EXPECT_STREQ(lace_last_error(), "lace_runtime_load: runtime is null");
+  lace_plan_free(plan);
+  lace_compiler_free(compiler);
+}
+
+TEST(CApi, PackedDocumentsSkipTilesBetweenDocuments) {
+  lace_compiler *compiler = nullptr;
+  ASSERT_EQ(
+      lace_compiler_open_source(
+          "d.lace", "pattern d() { mask = document & causal; }", &compiler),
+      LACE_OK);
+  lace_shape shape{1, 1, 0, 256, 0};
+  lace_plan *plan = nullptr;
+  ASSERT_EQ(lace_compiler_plan(compiler, &shape, LACE_DTYPE_F16, 64, &plan),
+            LACE_OK)
+      << lace_last_error();
+  lace_runtime *runtime = nullptr;
+  ASSERT_EQ(lace_runtime_create(LACE_BACKEND_EMULATOR, 0, &runtime), LACE_OK)
+      << lace_last_error();
+  lace_kernel *kernel = nullptr;
+  ASSERT_EQ(lace_runtime_load(runtime, plan, &kernel), LACE_OK)
+      << lace_last_error();
+  // Two documents of 128 tokens over 128 x 64 tiles: the second q-tile row
+  // skips the first document's two k-tiles (4 of the 6 causal tiles).
+  const int64_t cu[] = {0, 128, 256};
+  lace_documents *documents = nullptr;
+  ASSERT_EQ(lace_kernel_varlen(kernel, cu, nullptr, 3, &documents), LACE_OK)
+      << lace_last_error();
+  EXPECT_EQ(lace_documents_computed_tiles(documents), 4);
+  EXPECT_EQ(lace_documents_superset_tiles(documents), 6);
+  EXPECT_GE(lace_documents_build_ms(documents), 0.0);
+  alignas(16) static std::uint16_t data[256 * 64];
+  lace_tensor t{data, {1, 256, 1, 64}, {256 * 64, 64, 64, 1}};
+  EXPECT_EQ(lace_kernel_forward_documents(kernel, &t, &t, &t, &t, nullptr,
+                                          documents, nullptr, 0.0f),
+            LACE_OK)
+      << lace_last_error();
+  EXPECT_EQ(lace_kernel_forward_documents(kernel, &t, &t, &t, &t, nullptr,
+                                          nullptr, nullptr, 0.0f),
+            LACE_ERROR);
+  EXPECT_STREQ(lace_last_error(),
+               "lace_kernel_forward_documents: documents is null");
+  const int32_t shortIds[] = {0, 0, 1};
+  lace_documents *bad = nullptr;
+  EXPECT_EQ(lace_kernel_documents(kernel, shortIds, 3, nullptr, 0, &bad),
+            LACE_ERROR);
+  EXPECT_STREQ(lace_last_error(), "documents: 3 query ids for seq_q 256");
+  lace_documents_free(documents);
+  lace_kernel_free(kernel);
+  lace_runtime_free(runtime);
   lace_plan_free(plan);
   lace_compiler_free(compiler);
 }

@@ -40,8 +40,9 @@ BlockKind oracleKind(const fe::Instance &instance, int64_t head, int64_t row,
   for (int64_t q = row * blockM; q < qEnd; ++q)
     for (int64_t k = col * blockN; k < kEnd; ++k)
       (instance.mask(0, head, q, k) ? anyLive : anyDead) = true;
-  return !anyLive ? BlockKind::Empty
-                  : anyDead ? BlockKind::Partial : BlockKind::Full;
+  return !anyLive  ? BlockKind::Empty
+         : anyDead ? BlockKind::Partial
+                   : BlockKind::Full;
 }
 
 /// A random value for parameter `param`, small enough that the pattern
@@ -99,7 +100,7 @@ void checkEveryPattern(fe::SourceManager &sources, const fe::Program &program,
   int checkedTrials = 0;
   for (const fe::Pattern *pattern : program.patternsIn(program.mainFile)) {
     if (fe::usesSegments(*pattern))
-      continue; // segment layouts are built at run time (SegmentLayoutTest)
+      continue; // exact layouts need ids: DocumentLayoutTest, DocumentTest
     for (int attempt = 0; attempt < kTrialsPerPattern; ++attempt) {
       Trial trial;
       trial.file = label;
@@ -115,9 +116,9 @@ void checkEveryPattern(fe::SourceManager &sources, const fe::Program &program,
       SCOPED_TRACE("seed " + std::to_string(seed) + ": " + trial.describe());
 
       fe::DiagnosticEngine trialDiags(sources);
-      std::unique_ptr<fe::Instance> instance = fe::instantiate(
-          *pattern, trial.params, {1, trial.heads, trial.seqQ, trial.seqK},
-          trialDiags);
+      std::unique_ptr<fe::Instance> instance =
+          fe::instantiate(*pattern, trial.params,
+                          {1, trial.heads, trial.seqQ, trial.seqK}, trialDiags);
       if (!instance)
         continue; // parameters the pattern rejects (e.g. summary > stride)
 
@@ -154,10 +155,9 @@ void checkEveryPattern(fe::SourceManager &sources, const fe::Program &program,
           for (int64_t row = 0; row < layout.numRows; ++row)
             for (int64_t col = 0; col < layout.numCols; ++col)
               ASSERT_EQ(int(layout.kind(row, col)),
-                        int(oracleKind(*instance, head, row, col,
-                                       trial.blockM, trial.blockN)))
-                  << "head " << head << " tile (" << row << ", " << col
-                  << ")";
+                        int(oracleKind(*instance, head, row, col, trial.blockM,
+                                       trial.blockN)))
+                  << "head " << head << " tile (" << row << ", " << col << ")";
         }
       }
       for (int64_t head = 0; head < trial.heads; ++head)
@@ -173,8 +173,8 @@ void checkEveryPattern(fe::SourceManager &sources, const fe::Program &program,
 class PipelineExactness : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PipelineExactness, EveryTileMatchesTheInterpreter) {
-  const std::string file = std::string(LACE_SOURCE_DIR) + "/patterns/" +
-                           GetParam();
+  const std::string file =
+      std::string(LACE_SOURCE_DIR) + "/patterns/" + GetParam();
   fe::DiskFileProvider disk;
   fe::SourceManager sources(disk);
   fe::DiagnosticEngine diags(sources);
@@ -209,9 +209,9 @@ std::vector<std::string> libraryFiles() {
   std::vector<std::string> files;
   for (const auto &entry : std::filesystem::directory_iterator(
            std::string(LACE_SOURCE_DIR) + "/patterns"))
-    // document.lace needs run-time segment ids; its layouts come from
-    // buildSegmentLayout, checked against the interpreter in the layout
-    // library's SegmentLayoutTest.
+    // document.lace needs run-time segment ids; its exact layouts are
+    // classified per call and checked against the interpreter in the e2e
+    // DocumentTest (and against elements in DocumentLayoutTest).
     if (entry.path().extension() == ".lace" &&
         entry.path().filename() != "document.lace")
       files.push_back(entry.path().filename().string());

@@ -90,8 +90,11 @@ def LaceClassifyBlocks : Pass<"lace-classify-blocks", "::mlir::ModuleOp"> {
                       0, 3, 2, 3, 4, 1]> : tensor<21xi32>}
         {lace.fallback_elements = 0 : i64, lace.fallback_tiles = 0 : i64}
     ```
-    Patterns with `lace.segment` need run-time ids; their layouts are built
-    by the runtime library (`buildSegmentLayout`), not here.
+    Patterns with `lace.segment` need run-time ids: their tables are the
+    superset (each segment taken as `full`, every non-empty tile Partial;
+    a segment under a complement or on the right of a difference is an
+    error), and the exact mask tree is kept as `lace.run_time_mask`, which
+    the runtime classifies against each batch's ids (`Kernel::documents`).
   }];
   let statistics = [
     Statistic<"numNonEmpty", "non-empty-tiles", "Tiles that are not empty">,
@@ -146,14 +149,15 @@ def LaceSchedule : Pass<"lace-schedule", "::mlir::ModuleOp"> {
     its non-empty tiles, longest first, assigned greedily to the least
     loaded of `num-ctas` persistent CTAs; rows whose cost exceeds
     `split-factor` times the mean load per CTA are split into k-ranges whose
-    partial results the kernel merges with the log-sum-exp combine step.
-    Emits one `lace.schedule`: before, the module's `lace.layout` ops;
-    after (causal, 8 x 8 tiles, `num-ctas=16`), the work list:
+    partial results (written to workspace slots) the combine step merges.
+    The persistent forward kernel runs exactly this work list. Emits one
+    `lace.schedule`: before, the module's `lace.layout` ops; after (causal,
+    8 x 8 tiles, `num-ctas=16`), the work list:
     ```mlir
     lace.schedule ctas 16 imbalance 1.368(unsplit 3.474) tables {
+        combines = dense<[0, 0, 2, 0, 2, 0, 0, 3, 2, 2, ...]> : tensor<30xi32>,
         cta_offsets = dense<[0, 1, 2, 3, 4, 6, 8, ...]> : tensor<17xi32>,
-        items = dense<[0, 0, 1, 0, 8, 0, 1,  0, 0, 3, 2, 8, 1, 2, ...]>
-        : tensor<140xi32>}
+        items = dense<[0, 0, 1, 0, 8, 0, 1, -1, ...]> : tensor<160xi32>}
     ```
   }];
   let options = [
