@@ -205,11 +205,19 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
                     ? 100.0 * double(run->documents->computedTiles) /
                           double(run->documents->supersetTiles)
                     : 0.0);
+  // The schedule the kernel ran: the documents' own with segment ids.
+  const DocumentStats planned{0,
+                              0,
+                              0,
+                              0,
+                              plan.schedule.imbalance,
+                              plan.schedule.imbalanceBeforeSplit,
+                              plan.schedule.numCombines()};
+  const DocumentStats &ran = run->documents ? *run->documents : planned;
   std::printf("schedule: %d persistent CTAs, imbalance %.2f (%.2f with whole "
               "rows), %lld split rows\n",
-              plan.schedule.numCtas, plan.schedule.imbalance,
-              plan.schedule.imbalanceBeforeSplit,
-              static_cast<long long>(plan.schedule.numCombines()));
+              plan.schedule.numCtas, ran.imbalance, ran.imbalanceBeforeSplit,
+              static_cast<long long>(ran.splitRows));
   const double seconds = median(run->seconds);
   const double flops =
       run->documents ? run->documents->computedFlops : plan.computedFlops();

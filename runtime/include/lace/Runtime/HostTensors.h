@@ -66,6 +66,9 @@ struct DocumentStats {
   std::int64_t computedTiles = 0; ///< over every head and batch entry
   std::int64_t supersetTiles = 0; ///< the plan's layout without the ids
   double computedFlops = 0;       ///< KernelPlan::computedFlops of it
+  /// Its schedule: max / mean CTA load after and before splitting rows.
+  double imbalance = 1, imbalanceBeforeSplit = 1;
+  std::int64_t splitRows = 0;
 };
 
 struct HostBackward {

@@ -123,7 +123,13 @@ public:
   std::int64_t computedTiles() const { return computedTiles_; }
   std::int64_t supersetTiles() const { return supersetTiles_; }
   DocumentStats stats() const {
-    return {buildSeconds_, computedTiles_, supersetTiles_, computedFlops_};
+    return {buildSeconds_,
+            computedTiles_,
+            supersetTiles_,
+            computedFlops_,
+            schedule_.imbalance,
+            schedule_.imbalanceBeforeSplit,
+            schedule_.numCombines()};
   }
 
   /// What a backend keeps: filled in by DocumentLayout::build.
