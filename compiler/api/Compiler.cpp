@@ -320,6 +320,7 @@ Expected<KernelPlan> Compiler::plan(const ProblemShape &requested,
     plan.layout = tablesFrom(*module, shape.heads);
     plan.transposed = tablesFrom(*module, shape.heads, /*transposed=*/true);
     plan.schedule = scheduleFrom(*module);
+    plan.schedule.splitFactor = options.splitFactor;
     plan.runTimeMasks = runTimeMasksFrom(*module);
     plan.layoutSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 namespace lace::layout {
@@ -185,8 +186,16 @@ private:
       return std::nullopt;
     }
     pos_ = static_cast<std::size_t>(end - text_.data());
+    // Bounded far below what the classifier's arithmetic can take (seeds
+    // are any 64-bit value).
+    if constexpr (std::is_signed_v<T>)
+      if (value > kLargest || value < -kLargest) {
+        fail("a number beyond 2^40");
+        return std::nullopt;
+      }
     return value;
   }
+  static constexpr std::int64_t kLargest = std::int64_t{1} << 40;
   std::optional<std::vector<std::int64_t>> list() {
     if (!eat('['))
       return std::nullopt;

@@ -181,7 +181,16 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
     return compare(a.lo > b.hi, a.hi <= b.lo);
   case C::CmpGe:
     return compare(a.lo >= b.hi, a.hi < b.lo);
-  default:
+  case C::DivTrunc:
+    // Truncating division (arith.divsi): monotone in a for a fixed positive
+    // divisor, like FloorDiv, but rounding toward zero.
+    if (b.lo == b.hi && b.lo > 0)
+      return {a.lo / b.lo, a.hi / b.lo};
+    return top();
+  case C::CmpULt:
+  case C::CmpULe:
+  case C::CmpUGt:
+  case C::CmpUGe:
     // Unsigned comparisons agree with signed ones on non-negative ranges.
     if (a.lo >= 0 && b.lo >= 0) {
       Instruction signedIn = in;
@@ -191,6 +200,7 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
     }
     return fromTri(Tri::Unknown);
   }
+  return top();
 }
 
 } // namespace

@@ -91,9 +91,9 @@ std::optional<Error> uploadTables(const cuda::Context &context,
 /// Packed documents in device memory: tables, work list, workspace, ids.
 class CudaDocuments final : public DocumentLayout {
 public:
-  CudaDocuments(const Kernel *owner, Tables &tables)
-      : DocumentLayout(tables), owner(owner) {}
-  const Kernel *owner;
+  CudaDocuments(const Kernel &maker, Tables &tables)
+      : DocumentLayout(tables), owner(maker.serial()) {}
+  std::uint64_t owner; ///< Kernel::serial() of its maker
   DeviceTables device;
   SegmentIdsRef ids;
 };
@@ -104,10 +104,15 @@ public:
              const cuda::Context &context,
              std::shared_ptr<const LoadedModule> forward,
              std::shared_ptr<const LoadedModule> backward,
-             std::shared_ptr<const DeviceTables> tables)
+             std::shared_ptr<const DeviceTables> tables,
+             std::vector<cuda::DeviceBuffer> workspace)
       : Kernel(std::move(plan), fromCache, compileSeconds), context_(context),
         forward_(std::move(forward)), backward_(std::move(backward)),
-        tables_(std::move(tables)) {}
+        tables_(std::move(tables)), workspace_(std::move(workspace)),
+        pointers_(tables_->pointers) {
+    if (!workspace_.empty())
+      pointers_.workspace = static_cast<float *>(workspace_.front().get());
+  }
 
   using Kernel::forward;
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
@@ -116,15 +121,15 @@ public:
                                void *stream, float scale) const override {
     if (auto error = checkArguments(q, k, v, o, segments))
       return error;
-    return runForward(planTables(plan_), tables_->pointers, q, k, v, o, lse,
-                      segments, stream, scale);
+    return runForward(planTables(plan_), pointers_, q, k, v, o, lse, segments,
+                      stream, scale);
   }
 
   std::optional<Error> forward(const TensorRef &q, const TensorRef &k,
                                const TensorRef &v, const TensorRef &o,
                                float *lse, const DocumentLayout &documents,
                                void *stream, float scale) const override {
-    auto docs = ownDocuments<CudaDocuments>(documents, this, "forward");
+    auto docs = ownDocuments<CudaDocuments>(documents, *this, "forward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkArguments(q, k, v, o, (*docs)->ids))
@@ -141,7 +146,7 @@ public:
       return std::move(tables).error();
     if (auto error = context_.setCurrent())
       return std::move(*error);
-    auto docs = std::make_shared<CudaDocuments>(this, *tables);
+    auto docs = std::make_shared<CudaDocuments>(*this, *tables);
     if (auto error = uploadTables(context_, documentTables(*docs),
                                   workspaceFloats(plan_, docs->schedule()),
                                   docs->device))
@@ -161,14 +166,14 @@ public:
                                 float scale) const override {
     if (auto error = checkBackwardArguments(t, segments))
       return error;
-    return runBackward(planTables(plan_), tables_->pointers, t, segments,
-                       stream, scale);
+    return runBackward(planTables(plan_), pointers_, t, segments, stream,
+                       scale);
   }
 
   std::optional<Error> backward(const BackwardTensors &t,
                                 const DocumentLayout &documents, void *stream,
                                 float scale) const override {
-    auto docs = ownDocuments<CudaDocuments>(documents, this, "backward");
+    auto docs = ownDocuments<CudaDocuments>(documents, *this, "backward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkBackwardArguments(t, (*docs)->ids))
@@ -233,9 +238,13 @@ private:
 
   const cuda::Context &context_;
   std::shared_ptr<const LoadedModule> forward_, backward_;
-  /// The plan's tables and its split rows' workspace: calls that split rows
-  /// on different streams must be ordered (as with a cuBLAS workspace).
+  /// The plan's tables (shared with every kernel of the same tables), this
+  /// kernel's own workspace for split rows (forwards that split rows on
+  /// different streams must be ordered, as with a cuBLAS workspace), and
+  /// the two together.
   std::shared_ptr<const DeviceTables> tables_;
+  std::vector<cuda::DeviceBuffer> workspace_;
+  TablePointers pointers_;
 };
 
 class CudaRuntime final : public Runtime {
@@ -319,9 +328,18 @@ public:
     auto tables = uploadedTables(plan);
     if (!tables)
       return std::move(tables).error();
+    std::vector<cuda::DeviceBuffer> workspace;
+    if (const std::int64_t floats = workspaceFloats(plan, plan.schedule)) {
+      auto buffer = cuda::DeviceBuffer::allocate(
+          context_, static_cast<std::size_t>(floats) * sizeof(float));
+      if (!buffer)
+        return std::move(buffer).error().withContext(
+            "allocating the split rows' workspace of " + plan.pattern);
+      workspace.push_back(std::move(*buffer));
+    }
     auto kernel = std::make_shared<CudaKernel>(
         plan, fromCache, seconds, context_, std::move(*forward),
-        std::move(backward), std::move(*tables));
+        std::move(backward), std::move(*tables), std::move(workspace));
     return std::shared_ptr<const Kernel>(std::move(kernel));
   }
 
@@ -539,8 +557,6 @@ private:
       identity.append(reinterpret_cast<const char *>(values.data()),
                       values.size() * sizeof(values[0]));
     };
-    // The workspace is sized by the kernel's tiles: part of the identity.
-    identity += std::to_string(workspaceFloats(plan, plan.schedule));
     append(plan.schedule.ctaOffsets);
     append(plan.schedule.items);
     append(plan.schedule.combines);
@@ -562,9 +578,8 @@ private:
     if (auto error = context_.setCurrent())
       return std::move(*error);
     auto tables = std::make_shared<DeviceTables>();
-    if (auto error =
-            uploadTables(context_, planTables(plan),
-                         workspaceFloats(plan, plan.schedule), *tables))
+    // No workspace here: these tables are shared, each kernel has its own.
+    if (auto error = uploadTables(context_, planTables(plan), 0, *tables))
       return error->withContext("uploading the layout of " + plan.pattern);
     slot = tables;
     return slot;

@@ -19,6 +19,17 @@ std::int64_t tilesOver(const LayoutTables &tables, std::int64_t batch) {
   return tiles * batch;
 }
 
+/// Random nodes draw blocks from seq_k: a tree from another shape would
+/// classify keys that do not exist.
+bool randomNodesSee(const layout::MaskNode &mask, std::int64_t seqK) {
+  if (mask.kind == layout::MaskNode::Kind::Random && mask.seqK != seqK)
+    return false;
+  for (const auto &child : mask.children)
+    if (!randomNodesSee(*child, seqK))
+      return false;
+  return true;
+}
+
 } // namespace
 
 Expected<DocumentLayout::Tables>
@@ -56,6 +67,9 @@ DocumentLayout::build(const KernelPlan &plan,
     if (!mask.mask)
       return Error("documents: the plan's run-time mask is damaged: " +
                    mask.error);
+    if (!randomNodesSee(*mask.mask, shape.seqK))
+      return Error("documents: the plan's run-time mask does not match its "
+                   "shape (a random node for another seq_k)");
     layouts.push_back(layout::classify(*mask.mask, {shape.seqQ, shape.seqK},
                                        {tiles.blockM, tiles.blockN}, &ids));
     if (plan.transposed.numLayouts > 0)
@@ -64,7 +78,8 @@ DocumentLayout::build(const KernelPlan &plan,
   out.layout = layoutTables(layouts, plan.layout.headToLayout);
   if (!transposes.empty())
     out.transposed = layoutTables(transposes, plan.layout.headToLayout);
-  out.schedule = scheduleFor(out.layout, shape.batch, plan.schedule.numCtas);
+  out.schedule = scheduleFor(out.layout, shape.batch, plan.schedule.numCtas,
+                             plan.schedule.splitFactor);
   out.buildSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -37,15 +37,15 @@ SegmentIdsRef hostSegments(const AttentionInputs &in) {
 /// Packed documents in host memory: the ids are the kernel's too.
 class EmulatorDocuments final : public DocumentLayout {
 public:
-  EmulatorDocuments(const Kernel *owner, Tables tables)
-      : DocumentLayout(tables), owner(owner), qIds(std::move(tables.qIds)),
-        kIds(std::move(tables.kIds)),
+  EmulatorDocuments(const Kernel &maker, Tables tables)
+      : DocumentLayout(tables), owner(maker.serial()),
+        qIds(std::move(tables.qIds)), kIds(std::move(tables.kIds)),
         workspace(static_cast<std::size_t>(
-            workspaceFloats(owner->plan(), schedule()))) {}
+            workspaceFloats(maker.plan(), schedule()))) {}
   SegmentIdsRef ids() const {
     return {qIds.data(), kIds.empty() ? nullptr : kIds.data()};
   }
-  const Kernel *owner;
+  std::uint64_t owner; ///< Kernel::serial() of its maker
   std::vector<std::int32_t> qIds, kIds;
   mutable std::vector<float> workspace;
 };
@@ -78,7 +78,7 @@ public:
                                const TensorRef &v, const TensorRef &o,
                                float *lse, const DocumentLayout &documents,
                                void * /*stream*/, float scale) const override {
-    auto docs = ownDocuments<EmulatorDocuments>(documents, this, "forward");
+    auto docs = ownDocuments<EmulatorDocuments>(documents, *this, "forward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkArguments(q, k, v, o, (*docs)->ids()))
@@ -95,7 +95,7 @@ public:
     if (!tables)
       return std::move(tables).error();
     return std::shared_ptr<const DocumentLayout>(
-        std::make_shared<EmulatorDocuments>(this, std::move(*tables)));
+        std::make_shared<EmulatorDocuments>(*this, std::move(*tables)));
   }
 
   std::optional<Error> backward(const BackwardTensors &t,
@@ -109,7 +109,7 @@ public:
   std::optional<Error> backward(const BackwardTensors &t,
                                 const DocumentLayout &documents,
                                 void * /*stream*/, float scale) const override {
-    auto docs = ownDocuments<EmulatorDocuments>(documents, this, "backward");
+    auto docs = ownDocuments<EmulatorDocuments>(documents, *this, "backward");
     if (!docs)
       return std::move(docs).error();
     if (auto error = checkBackwardArguments(t, (*docs)->ids()))

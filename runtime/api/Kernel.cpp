@@ -1,6 +1,8 @@
 //===- Kernel.cpp - Argument checks and kernel parameters -----------------===//
 #include "LaunchParams.h"
 
+#include <atomic>
+
 #include "lace/Runtime/Sha256.h"
 
 #include <chrono>
@@ -145,6 +147,11 @@ Kernel::checkBackwardArguments(const BackwardTensors &t,
 
 std::string_view backendName(Backend backend) {
   return backend == Backend::Cuda ? "cuda" : "emulator";
+}
+
+std::uint64_t Kernel::nextSerial() {
+  static std::atomic<std::uint64_t> next{1};
+  return next++;
 }
 
 namespace api {

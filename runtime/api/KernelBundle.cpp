@@ -97,7 +97,8 @@ std::string writeBundle(const std::vector<BundledPlan> &plans) {
               std::to_string(sched.numCtas) + " " +
                   std::to_string(sched.numSlots) + " " +
                   std::to_string(sched.imbalance) + " " +
-                  std::to_string(sched.imbalanceBeforeSplit));
+                  std::to_string(sched.imbalanceBeforeSplit) + " " +
+                  std::to_string(sched.splitFactor));
     writeList(out, "cta_offsets", sched.ctaOffsets);
     writeList(out, "work_items", sched.items);
     writeList(out, "combines", sched.combines);
@@ -265,13 +266,14 @@ bool readPlan(Reader &r, BundledPlan &out) {
       p.spec.name = w[1];
     } else if (key == "uses_segments" && w.size() == 2) {
       p.usesSegments = w[1] == "1";
-    } else if (key == "schedule" && w.size() == 5) {
+    } else if (key == "schedule" && w.size() == 6) {
       if (!r.number(w[1], p.schedule.numCtas) ||
           !r.number(w[2], p.schedule.numSlots))
         return false;
       p.schedule.imbalance = std::strtod(std::string(w[3]).c_str(), nullptr);
       p.schedule.imbalanceBeforeSplit =
           std::strtod(std::string(w[4]).c_str(), nullptr);
+      p.schedule.splitFactor = std::strtod(std::string(w[5]).c_str(), nullptr);
     } else if (key == "cta_offsets") {
       if (!readList(r, w, p.schedule.ctaOffsets))
         return false;

@@ -121,52 +121,90 @@ std::string ScheduleTables::validate(const ProblemShape &shape,
   if (ctaOffsets.front() != 0 || ctaOffsets.back() != numItems() ||
       !std::is_sorted(ctaOffsets.begin(), ctaOffsets.end()))
     return "the CTA offsets do not cover the work items in order";
-  if (numSlots < 0)
-    return "negative workspace slots";
-  // Columns of each (batch, head, row) the items cover, and the row that
-  // owns each slot.
-  const std::int64_t rows = layout.numRows;
-  std::vector<std::int64_t> covered(
-      static_cast<std::size_t>(shape.batch * shape.heads * rows), 0);
-  std::vector<std::int64_t> slotRow(static_cast<std::size_t>(numSlots), -1);
+  const std::int64_t rows = layout.numRows, cols = layout.numCols;
+  const std::int64_t allRows = shape.batch * shape.heads * rows;
+  // Checked before anything is sized by them (a damaged bundle).
+  if (numItems() < allRows)
+    return "the work items cannot cover every row";
+  if (numSlots < 0 || numSlots > numItems())
+    return "more workspace slots than work items";
+  // Every record in range, then per row: one whole item [0, cols), or the
+  // pieces 0 .. n-1 of one split, chaining [0, cols) without gaps.
+  std::vector<std::int64_t> order(static_cast<std::size_t>(numItems()));
+  auto rowOf = [&](const std::int32_t *w) {
+    return (std::int64_t{w[0]} * shape.heads + w[1]) * rows + w[2];
+  };
   for (std::int64_t i = 0; i < numItems(); ++i) {
     const std::int32_t *w = items.data() + i * kItemFields;
-    const std::int32_t b = w[0], h = w[1], r = w[2], c0 = w[3], c1 = w[4],
-                       split = w[5], splits = w[6], slot = w[7];
-    if (b < 0 || b >= shape.batch || h < 0 || h >= shape.heads || r < 0 ||
-        r >= rows)
+    const std::int32_t c0 = w[3], c1 = w[4], split = w[5], splits = w[6],
+                       slot = w[7];
+    if (w[0] < 0 || w[0] >= shape.batch || w[1] < 0 || w[1] >= shape.heads ||
+        w[2] < 0 || w[2] >= rows)
       return at(i) + ": (batch, head, row) outside the problem";
-    if (c0 < 0 || c0 > c1 || c1 > layout.numCols)
-      return at(i) + ": columns outside [0, num_cols)";
+    if (c0 < 0 || c0 >= c1 || c1 > cols)
+      return at(i) + ": columns empty or outside [0, num_cols)";
     if (splits < 1 || split < 0 || split >= splits ||
         (splits == 1) != (slot == -1) || slot < -1 || slot >= numSlots)
       return at(i) + ": bad split, split count or slot";
-    const std::int64_t row = (std::int64_t{b} * shape.heads + h) * rows + r;
-    covered[static_cast<std::size_t>(row)] += c1 - c0;
-    if (slot >= 0) {
-      if (slotRow[static_cast<std::size_t>(slot)] != -1)
-        return at(i) + ": slot " + std::to_string(slot) + " used twice";
-      slotRow[static_cast<std::size_t>(slot)] = row;
-    }
+    order[static_cast<std::size_t>(i)] = i;
   }
-  for (std::size_t row = 0; row < covered.size(); ++row)
-    if (covered[row] != layout.numCols)
-      return "the work items cover " + std::to_string(covered[row]) +
-             " columns of row " + std::to_string(row % rows) + " of head " +
-             std::to_string(row / rows % shape.heads) + " of batch entry " +
-             std::to_string(row / rows / shape.heads) + ", not " +
-             std::to_string(layout.numCols);
+  auto item = [&](std::int64_t i) { return items.data() + i * kItemFields; };
+  std::sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) {
+    const std::int64_t rx = rowOf(item(x)), ry = rowOf(item(y));
+    return rx != ry ? rx < ry : item(x)[5] < item(y)[5];
+  });
+  std::vector<std::int64_t> slotRow(static_cast<std::size_t>(numSlots), -1);
+  std::int64_t expectedRow = 0;
+  for (std::size_t g = 0; g < order.size();) {
+    const std::int32_t *first = item(order[g]);
+    const std::int64_t row = rowOf(first);
+    if (row != expectedRow)
+      return "row " + std::to_string(expectedRow) +
+             " (flattened batch, head, row) has no work item, or two";
+    const std::int32_t splits = first[6];
+    std::int32_t end = 0;
+    for (std::int32_t j = 0; j < splits; ++j, ++g) {
+      if (g >= order.size() || rowOf(item(order[g])) != row)
+        return "row " + std::to_string(row) + " lacks pieces of its split";
+      const std::int32_t *w = item(order[g]);
+      if (w[5] != j || w[6] != splits || w[3] != end)
+        return at(order[g]) + ": its row's pieces do not chain [0, num_cols)";
+      end = w[4];
+      if (w[7] >= 0) {
+        if (slotRow[static_cast<std::size_t>(w[7])] != -1)
+          return at(order[g]) + ": slot " + std::to_string(w[7]) +
+                 " used twice";
+        slotRow[static_cast<std::size_t>(w[7])] = row;
+      }
+    }
+    if (end != cols)
+      return "the work items of row " + std::to_string(row) + " cover " +
+             std::to_string(end) + " of " + std::to_string(cols) + " columns";
+    if (g < order.size() && rowOf(item(order[g])) == row)
+      return "row " + std::to_string(row) + " has more than one work item";
+    ++expectedRow;
+  }
+  if (expectedRow != allRows)
+    return "the work items cover " + std::to_string(expectedRow) + " of " +
+           std::to_string(allRows) + " rows";
   std::vector<bool> merged(static_cast<std::size_t>(numSlots), false);
+  std::vector<bool> combinedRow(static_cast<std::size_t>(allRows), false);
   for (std::int64_t i = 0; i < numCombines(); ++i) {
     const std::int32_t *c = combines.data() + i * kCombineFields;
-    const std::int64_t row =
-        (std::int64_t{c[0]} * shape.heads + c[1]) * rows + c[2];
-    if (c[3] < 0 || c[4] < 2 || std::int64_t{c[3]} + c[4] > numSlots)
-      return "combine " + std::to_string(i) + ": slots outside the workspace";
+    const std::string which = "combine " + std::to_string(i);
+    if (c[0] < 0 || c[0] >= shape.batch || c[1] < 0 || c[1] >= shape.heads ||
+        c[2] < 0 || c[2] >= rows)
+      return which + ": (batch, head, row) outside the problem";
+    if (c[3] < 0 || c[4] < 2 || c[4] > numSlots - c[3])
+      return which + ": slots outside the workspace";
+    const std::int64_t row = rowOf(c);
+    if (combinedRow[static_cast<std::size_t>(row)])
+      return which + ": its row is combined twice";
+    combinedRow[static_cast<std::size_t>(row)] = true;
     for (std::int32_t s = c[3]; s < c[3] + c[4]; ++s) {
       if (merged[static_cast<std::size_t>(s)] ||
           slotRow[static_cast<std::size_t>(s)] != row)
-        return "combine " + std::to_string(i) + ": slot " + std::to_string(s) +
+        return which + ": slot " + std::to_string(s) +
                " is not a piece of its row";
       merged[static_cast<std::size_t>(s)] = true;
     }

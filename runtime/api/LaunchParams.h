@@ -67,14 +67,15 @@ LaceBwdParams makeBackwardParams(const KernelPlan &plan, const HostTables &host,
                                  const SegmentIdsRef &segments, float scale);
 
 /// `documents` as the backend's own type, made by `owner`; an error naming
-/// `call` for one another kernel (or backend) made.
+/// `call` for one another kernel (or backend) made. Documents keep their
+/// maker's serial(), not its address, which a later kernel may reuse.
 template <class Documents>
 Expected<const Documents *> ownDocuments(const DocumentLayout &documents,
-                                         const Kernel *owner,
+                                         const Kernel &owner,
                                          const char *call) {
   const auto *own = dynamic_cast<const Documents *>(&documents);
-  if (!own || own->owner != owner)
-    return Error(std::string(call) + " (" + owner->plan().pattern +
+  if (!own || own->owner != owner.serial())
+    return Error(std::string(call) + " (" + owner.plan().pattern +
                  "): the DocumentLayout was made by another kernel; make it "
                  "with this kernel's documents()");
   return own;

@@ -1,5 +1,6 @@
 //===- LaceC.cpp - The runtime half of the C API --------------------------===//
 #include "lace/Runtime/CHandles.h"
+#include "lace/Runtime/FunctionRef.h"
 #include "lace/Runtime/Runtime.h"
 
 #include <memory>
@@ -146,13 +147,16 @@ int64_t lace_kernel_backward_workspace(const lace_kernel *kernel) {
   return kernel ? kernel->kernel->backwardWorkspaceFloats() : 0;
 }
 
-lace_status lace_kernel_backward(
-    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
-    const lace_tensor *v, const lace_tensor *o, const lace_tensor *dout,
-    const float *lse, const lace_tensor *dq, const lace_tensor *dk,
-    const lace_tensor *dv, float *workspace, const int32_t *q_segments,
-    const int32_t *k_segments, void *stream, float scale) {
-  const char *function = "lace_kernel_backward";
+namespace {
+/// The backward's argument checks, then `run` on the tensors.
+lace_status backwardWith(
+    const char *function, const lace_kernel *kernel, const lace_tensor *q,
+    const lace_tensor *k, const lace_tensor *v, const lace_tensor *o,
+    const lace_tensor *dout, const float *lse, const lace_tensor *dq,
+    const lace_tensor *dk, const lace_tensor *dv, float *workspace,
+    lace::FunctionRef<std::optional<lace::Error>(const lace::Kernel &,
+                                                 const lace::BackwardTensors &)>
+        run) {
   if (!kernel)
     return failNull(function, "kernel");
   for (auto [name, tensor] :
@@ -163,10 +167,39 @@ lace_status lace_kernel_backward(
       return failNull(function, name);
   lace::BackwardTensors t{ref(*q), ref(*k),  ref(*v),  ref(*o),  ref(*dout),
                           lse,     ref(*dq), ref(*dk), ref(*dv), workspace};
-  if (auto error =
-          kernel->kernel->backward(t, {q_segments, k_segments}, stream, scale))
+  if (auto error = run(*kernel->kernel, t))
     return fail(*error);
   return LACE_OK;
+}
+} // namespace
+
+lace_status lace_kernel_backward(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, const lace_tensor *dout,
+    const float *lse, const lace_tensor *dq, const lace_tensor *dk,
+    const lace_tensor *dv, float *workspace, const int32_t *q_segments,
+    const int32_t *k_segments, void *stream, float scale) {
+  return backwardWith(
+      "lace_kernel_backward", kernel, q, k, v, o, dout, lse, dq, dk, dv,
+      workspace, [&](const lace::Kernel &run, const lace::BackwardTensors &t) {
+        return run.backward(t, {q_segments, k_segments}, stream, scale);
+      });
+}
+
+lace_status lace_kernel_backward_documents(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, const lace_tensor *dout,
+    const float *lse, const lace_tensor *dq, const lace_tensor *dk,
+    const lace_tensor *dv, float *workspace, const lace_documents *documents,
+    void *stream, float scale) {
+  if (!documents)
+    return failNull("lace_kernel_backward_documents", "documents");
+  return backwardWith(
+      "lace_kernel_backward_documents", kernel, q, k, v, o, dout, lse, dq, dk,
+      dv, workspace,
+      [&](const lace::Kernel &run, const lace::BackwardTensors &t) {
+        return run.backward(t, *documents->documents, stream, scale);
+      });
 }
 
 void lace_kernel_free(lace_kernel *kernel) { delete kernel; }

@@ -325,11 +325,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   // of e^s) = (max + log2(sum)) * ln 2 (-inf for such a row). A piece of a
   // split row writes both, in fp32, to its workspace slot.
   T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
+  // Only a piece has a slot (the workspace may be null otherwise).
   const bool piece = item.slot >= 0;
-  float *piece_o = p.partial_o + static_cast<long long>(item.slot) *
-                                     Tile::kBlockM * Tile::kHeadDim;
-  float *piece_lse =
-      p.partial_lse + static_cast<long long>(item.slot) * Tile::kBlockM;
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -343,7 +340,9 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
       const float lse =
           dead ? neg_inf : (row_max[mt][half_row] + __log2f(sum)) * kLn2;
       if (piece) {
-        float *o_row = piece_o + (q - q_begin) * Tile::kHeadDim;
+        const long long piece_row =
+            static_cast<long long>(item.slot) * Tile::kBlockM + (q - q_begin);
+        float *o_row = p.partial_o + piece_row * Tile::kHeadDim;
 #pragma unroll
         for (int dt = 0; dt < kDT; ++dt) {
           o_row[dt * 8 + 2 * (lane % 4)] = acc_o[mt][dt][2 * half_row] * inv;
@@ -351,7 +350,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
               acc_o[mt][dt][2 * half_row + 1] * inv;
         }
         if (lane % 4 == 0)
-          piece_lse[q - q_begin] = lse;
+          p.partial_lse[piece_row] = lse;
         continue;
       }
       T *o_row = o_dst + static_cast<long long>(q) * p.o_stride_s;
@@ -376,9 +375,9 @@ __device__ __forceinline__ bool read_work_item(const LaceFwdParams &p,
   const bool ok = item.b >= 0 && item.b < p.batch && item.h >= 0 &&
                   item.h < p.heads && item.row >= 0 &&
                   item.row < p.rows.num_rows && item.col_lo >= 0 &&
-                  item.col_lo <= item.col_hi &&
-                  item.col_hi <= p.rows.num_cols && splits >= 1 &&
-                  (splits == 1) == (item.slot == -1) && item.slot < p.num_slots;
+                  item.col_lo < item.col_hi && item.col_hi <= p.rows.num_cols &&
+                  splits >= 1 && (splits == 1) == (item.slot == -1) &&
+                  item.slot >= -1 && item.slot < p.num_slots;
   if (!ok)
     arch::report_error(p.status, kStatusBadWorkItem);
   return ok;
@@ -421,7 +420,7 @@ __device__ __forceinline__ void attention_combine(const LaceFwdParams &p) {
   const int b = c[0], h = c[1], row = c[2], first = c[3], pieces = c[4];
   if (b < 0 || b >= p.batch || h < 0 || h >= p.heads || row < 0 ||
       row >= p.rows.num_rows || first < 0 || pieces < 1 ||
-      first + pieces > p.num_slots) {
+      pieces > p.num_slots - first) {
     arch::report_error(p.status, kStatusBadWorkItem);
     return;
   }

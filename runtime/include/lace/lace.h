@@ -150,6 +150,13 @@ lace_status lace_kernel_backward(
     const float *lse, const lace_tensor *dq, const lace_tensor *dk,
     const lace_tensor *dv, float *workspace, const int32_t *q_segments,
     const int32_t *k_segments, void *stream, float scale);
+/* lace_kernel_backward with the layout of the documents forward. */
+lace_status lace_kernel_backward_documents(
+    const lace_kernel *kernel, const lace_tensor *q, const lace_tensor *k,
+    const lace_tensor *v, const lace_tensor *o, const lace_tensor *dout,
+    const float *lse, const lace_tensor *dq, const lace_tensor *dk,
+    const lace_tensor *dv, float *workspace, const lace_documents *documents,
+    void *stream, float scale);
 void lace_kernel_free(lace_kernel *kernel);
 
 #ifdef __cplusplus

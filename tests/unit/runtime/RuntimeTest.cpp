@@ -381,19 +381,58 @@ TEST(Bundle, CarriesTheRunTimeMasksOfSegmentPatterns) {
 }
 
 TEST(Plan, AnInconsistentScheduleIsRefused) {
+  // One row of 4 k-tiles: a whole item, or pieces chaining [0, 4).
+  const lace::ProblemShape shape{1, 1, 1, 64, 256};
+  lace::LayoutTables layout;
+  layout.numRows = 1;
+  layout.numCols = 4;
+  auto schedule = [](std::vector<std::int32_t> items,
+                     std::vector<std::int32_t> combines = {},
+                     std::int32_t slots = 0) {
+    lace::ScheduleTables s;
+    s.numCtas = 2;
+    const auto n = static_cast<std::int32_t>(items.size() / 8);
+    s.ctaOffsets = {0, n / 2, n};
+    s.items = std::move(items);
+    s.combines = std::move(combines);
+    s.numSlots = slots;
+    return s;
+  };
+  auto why = [&](const lace::ScheduleTables &s) {
+    return s.validate(shape, layout);
+  };
+  EXPECT_EQ(why(schedule({0, 0, 0, 0, 4, 0, 1, -1})), "");
+  EXPECT_EQ(why(schedule({0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 1, 4, 1, 2, 1},
+                         {0, 0, 0, 0, 2}, 2)),
+            "");
+  // Halves that are both "whole", a gap, an empty window, pieces never
+  // merged, a row combined twice, no schedule at all.
+  EXPECT_NE(why(schedule({0, 0, 0, 0, 2, 0, 1, -1, 0, 0, 0, 2, 4, 0, 1, -1})),
+            "");
+  EXPECT_NE(why(schedule({0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 2, 4, 1, 2, 1},
+                         {0, 0, 0, 0, 2}, 2))
+                .find("do not chain"),
+            std::string::npos);
+  EXPECT_NE(why(schedule({0, 0, 0, 0, 4, 0, 2, 0, 0, 0, 0, 4, 4, 1, 2, 1},
+                         {0, 0, 0, 0, 2}, 2))
+                .find("columns empty"),
+            std::string::npos);
+  EXPECT_NE(
+      why(schedule({0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 1, 4, 1, 2, 1}, {}, 2))
+          .find("never combined"),
+      std::string::npos);
+  EXPECT_NE(why(schedule({0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 1, 4, 1, 2, 1},
+                         {0, 0, 0, 0, 1, 0, 0, 0, 1, 1}, 2)),
+            "");
+  EXPECT_NE(why(schedule({0, 0, 1, 0, 4, 0, 1, -1})).find("outside"),
+            std::string::npos);
+  EXPECT_NE(why(lace::ScheduleTables{}).find("num_ctas >= 1"),
+            std::string::npos);
+  // And through the plan.
   lace::KernelPlan plan = causalPlan(300);
   ASSERT_EQ(plan.validate(), "");
-  lace::KernelPlan uncovered = plan;
-  uncovered.schedule.items[4] -= 1; // the first item's col_end
-  EXPECT_NE(uncovered.validate().find("schedule: the work items cover"),
-            std::string::npos)
-      << uncovered.validate();
-  lace::KernelPlan outside = plan;
-  outside.schedule.items[2] = 99; // a row past the layout
-  EXPECT_NE(outside.validate().find("outside the problem"), std::string::npos);
-  lace::KernelPlan noSchedule = plan;
-  noSchedule.schedule = {};
-  EXPECT_NE(noSchedule.validate().find("num_ctas >= 1"), std::string::npos);
+  plan.schedule.items[4] -= 1;
+  EXPECT_NE(plan.validate().find("schedule: "), std::string::npos);
 }
 
 TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
@@ -491,6 +530,18 @@ TEST(CApi, PackedDocumentsSkipTilesBetweenDocuments) {
             LACE_ERROR);
   EXPECT_STREQ(lace_last_error(),
                "lace_kernel_forward_documents: documents is null");
+  alignas(16) static std::uint16_t grads[3][256 * 64];
+  lace_tensor dq{grads[0], {1, 256, 1, 64}, {256 * 64, 64, 64, 1}};
+  lace_tensor dk{grads[1], {1, 256, 1, 64}, {256 * 64, 64, 64, 1}};
+  lace_tensor dv{grads[2], {1, 256, 1, 64}, {256 * 64, 64, 64, 1}};
+  std::vector<float> lse(256), delta(256);
+  // The kernel was loaded without its backward: a clear error.
+  EXPECT_EQ(lace_kernel_backward_documents(
+                kernel, &t, &t, &t, &t, &t, lse.data(), &dq, &dk, &dv,
+                delta.data(), documents, nullptr, 0.0f),
+            LACE_ERROR);
+  EXPECT_NE(std::string(lace_last_error()).find("without its backward"),
+            std::string::npos);
   const int32_t shortIds[] = {0, 0, 1};
   lace_documents *bad = nullptr;
   EXPECT_EQ(lace_kernel_documents(kernel, shortIds, 3, nullptr, 0, &bad),

@@ -86,6 +86,9 @@ struct ScheduleTables {
   /// max / mean CTA load after splitting rows, and with whole rows.
   double imbalance = 1;
   double imbalanceBeforeSplit = 1;
+  /// The split threshold it was built with (PlanOptions::splitFactor), so
+  /// that a DocumentLayout's schedule splits the same way.
+  double splitFactor = 1;
 
   std::int64_t numItems() const {
     return static_cast<std::int64_t>(items.size()) / kItemFields;

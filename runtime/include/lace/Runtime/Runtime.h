@@ -123,12 +123,9 @@ public:
   std::int64_t computedTiles() const { return computedTiles_; }
   std::int64_t supersetTiles() const { return supersetTiles_; }
   DocumentStats stats() const {
-    return {buildSeconds_,
-            computedTiles_,
-            supersetTiles_,
-            computedFlops_,
-            schedule_.imbalance,
-            schedule_.imbalanceBeforeSplit,
+    return {buildSeconds_,          computedTiles_,
+            supersetTiles_,         computedFlops_,
+            schedule_.imbalance,    schedule_.imbalanceBeforeSplit,
             schedule_.numCombines()};
   }
 
@@ -240,6 +237,9 @@ public:
   documentsFor(const AttentionInputs &inputs) const;
 
   const KernelPlan &plan() const { return plan_; }
+  /// Unique over the process's kernels (an address may be reused): what a
+  /// DocumentLayout remembers of the kernel that made it.
+  std::uint64_t serial() const { return serial_; }
   /// Whether load() found the compiled kernel in the cache.
   bool fromCache() const { return fromCache_; }
   double compileSeconds() const { return compileSeconds_; }
@@ -247,7 +247,7 @@ public:
 protected:
   Kernel(KernelPlan plan, bool fromCache, double compileSeconds)
       : plan_(std::move(plan)), fromCache_(fromCache),
-        compileSeconds_(compileSeconds) {}
+        compileSeconds_(compileSeconds), serial_(nextSerial()) {}
   /// The shape checks forward() does before any launch.
   std::optional<Error> checkArguments(const TensorRef &q, const TensorRef &k,
                                       const TensorRef &v, const TensorRef &o,
@@ -259,6 +259,10 @@ protected:
   KernelPlan plan_;
   bool fromCache_ = false;
   double compileSeconds_ = 0;
+
+private:
+  static std::uint64_t nextSerial();
+  std::uint64_t serial_;
 };
 
 class Runtime {
