@@ -385,4 +385,23 @@ bool checkPrimitiveValues(
   return ok;
 }
 
+void checkElementDivisor(
+    const Expr &division,
+    const std::function<std::optional<std::int64_t>(const Expr &)> &constant,
+    DiagnosticEngine &diags) {
+  if (division.kind != ExprKind::Binary ||
+      (division.op != Op::DivInt && division.op != Op::ModInt) ||
+      !(division.deps & kElementDeps))
+    return;
+  auto divisor = constant(division.operand(1));
+  if (!divisor || *divisor != 0)
+    return;
+  diags.emit(DiagnosticKind::ConstantZeroDivisor, division.range,
+             division.op == Op::DivInt
+                 ? "divisor of '/' is always 0 (x / 0 is 0 for every "
+                   "element), expected a non-zero divisor"
+                 : "divisor of '%' is always 0 (x % 0 is x for every "
+                   "element), expected a non-zero divisor");
+}
+
 } // namespace lace::frontend

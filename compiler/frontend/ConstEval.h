@@ -61,6 +61,15 @@ bool checkPrimitiveValues(
     const std::function<std::optional<std::int64_t>(const Expr &)> &constant,
     DiagnosticEngine &diags);
 
+/// Warns (ConstantZeroDivisor) about an integer '/' or '%' that varies per
+/// element but whose divisor is a constant 0: evaluation defines x / 0 = 0
+/// and x % 0 = x, which is never a useful way to write those values.
+/// `constant` returns the divisor's value when it is known.
+void checkElementDivisor(
+    const Expr &division,
+    const std::function<std::optional<std::int64_t>(const Expr &)> &constant,
+    DiagnosticEngine &diags);
+
 } // namespace lace::frontend
 
 #endif // LACE_FRONTEND_CONSTEVAL_H

@@ -16,6 +16,15 @@ constexpr std::array kAllKinds = {
 #define LACE_DIAGNOSTIC(Kind) DiagnosticKind::Kind,
 #include "lace/Frontend/Diagnostics.def"
 };
+constexpr std::array kDeclaredSeverities = {
+#define LACE_DIAGNOSTIC(Kind) Severity::Error,
+#define LACE_WARNING(Kind) Severity::Warning,
+#include "lace/Frontend/Diagnostics.def"
+};
+
+std::string_view severityName(Severity severity) {
+  return severity == Severity::Warning ? "warning" : "error";
+}
 } // namespace
 
 std::string_view diagnosticKindName(DiagnosticKind kind) {
@@ -24,6 +33,12 @@ std::string_view diagnosticKindName(DiagnosticKind kind) {
 }
 
 std::span<const DiagnosticKind> allDiagnosticKinds() { return kAllKinds; }
+
+Severity declaredSeverity(DiagnosticKind kind) {
+  auto index = static_cast<std::size_t>(kind);
+  return index < kDeclaredSeverities.size() ? kDeclaredSeverities[index]
+                                            : Severity::Error;
+}
 
 DiagnosticBuilder::DiagnosticBuilder(DiagnosticBuilder &&other) noexcept
     : engine_(other.engine_), diagnostic_(std::move(other.diagnostic_)) {
@@ -43,11 +58,16 @@ DiagnosticBuilder &DiagnosticBuilder::note(SourceRange range,
 
 DiagnosticBuilder DiagnosticEngine::emit(DiagnosticKind kind, SourceRange range,
                                          std::string message) {
+  Severity severity = declaredSeverity(kind);
+  if (warningsAsErrors_)
+    severity = Severity::Error;
   if (stopped_)
-    return DiagnosticBuilder(nullptr, Diagnostic{kind, range, {}, {}});
+    return DiagnosticBuilder(nullptr,
+                             Diagnostic{kind, severity, range, {}, {}});
   if (errorCount_ >= errorLimit_) {
     stopped_ = true;
     Diagnostic limit{DiagnosticKind::TooManyErrors,
+                     Severity::Error,
                      range,
                      "too many errors, stopping after " +
                          std::to_string(errorLimit_),
@@ -56,14 +76,18 @@ DiagnosticBuilder DiagnosticEngine::emit(DiagnosticKind kind, SourceRange range,
     delivered_.push_back(limit);
     if (consumer_)
       consumer_->handle(limit);
-    return DiagnosticBuilder(nullptr, Diagnostic{kind, range, {}, {}});
+    return DiagnosticBuilder(nullptr,
+                             Diagnostic{kind, severity, range, {}, {}});
   }
-  return DiagnosticBuilder(this,
-                           Diagnostic{kind, range, std::move(message), {}});
+  return DiagnosticBuilder(
+      this, Diagnostic{kind, severity, range, std::move(message), {}});
 }
 
 void DiagnosticEngine::deliver(Diagnostic diagnostic) {
-  ++errorCount_;
+  if (diagnostic.severity == Severity::Error)
+    ++errorCount_;
+  else
+    ++warningCount_;
   delivered_.push_back(std::move(diagnostic));
   if (consumer_)
     consumer_->handle(delivered_.back());
@@ -117,8 +141,8 @@ void DiagnosticEngine::renderLocated(std::string &out, SourceRange range,
 
 std::string DiagnosticEngine::render(const Diagnostic &diagnostic) const {
   std::string out;
-  renderLocated(out, diagnostic.range, "error", diagnostic.message,
-                diagnosticKindName(diagnostic.kind));
+  renderLocated(out, diagnostic.range, severityName(diagnostic.severity),
+                diagnostic.message, diagnosticKindName(diagnostic.kind));
   for (const DiagnosticNote &note : diagnostic.notes)
     renderLocated(out, note.range, "note", note.message, {});
   return out;

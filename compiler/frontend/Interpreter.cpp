@@ -328,15 +328,23 @@ private:
     for (const ExprPtr &operand : e.operands)
       if (operand)
         fold(inst, *operand);
+    auto constant = [&](const Expr &arg) -> std::optional<std::int64_t> {
+      if (arg.type != Type::Int || !inst.isConst_[idx(arg)])
+        return std::nullopt;
+      return inst.constValue_[idx(arg)].i;
+    };
     if (e.kind == ExprKind::PatternCall) {
       buildCallee(inst, e);
     } else if (isMaskPrimitive(e.kind)) {
-      auto constant = [&](const Expr &arg) -> std::optional<std::int64_t> {
-        if (arg.type != Type::Int || !inst.isConst_[idx(arg)])
-          return std::nullopt;
-        return inst.constValue_[idx(arg)].i;
-      };
       checkPrimitiveValues(e, constant, diags_);
+    } else {
+      // Sema warned about literal-only divisors already.
+      checkElementDivisor(
+          e,
+          [&](const Expr &divisor) {
+            return divisor.deps != 0 ? constant(divisor) : std::nullopt;
+          },
+          diags_);
     }
   }
 

@@ -892,11 +892,28 @@ private:
   }
 
   // --- Literal-only constant checks ----------------------------------------
+  /// Literal-only expressions see literal-only lets, so that `let z = 0;`
+  /// is checked like the literal it names.
+  ConstEnv literalEnv() const {
+    return ConstEnv{&p_, nullptr, nullptr, &literalLets_};
+  }
+
+  /// The value of a literal-only int expression; nullopt for anything else
+  /// or on an error (reported where the expression itself is checked).
+  std::optional<std::int64_t> literalInt(const Expr &e) const {
+    if (e.deps != 0 || e.type != Type::Int)
+      return std::nullopt;
+    ConstEvaluator silent(literalEnv(), nullptr);
+    auto v = silent.eval(e);
+    if (!v)
+      return std::nullopt;
+    return v->i;
+  }
+
   void foldCheck(const Expr &e) {
     if (isScalar(e.type) && e.deps == 0 && e.kind != ExprKind::IntLiteral &&
         e.kind != ExprKind::FloatLiteral && e.kind != ExprKind::BoolLiteral) {
-      ConstEvaluator evaluator(ConstEnv{&p_, nullptr, nullptr, nullptr},
-                               &diags_);
+      ConstEvaluator evaluator(literalEnv(), &diags_);
       evaluator.eval(e);
       if (evaluator.failed())
         failed_ = true;
@@ -905,23 +922,19 @@ private:
     for (const ExprPtr &operand : e.operands)
       if (operand)
         foldCheck(*operand);
-    if (isMaskPrimitive(e.kind)) {
-      auto constant = [&](const Expr &arg) -> std::optional<std::int64_t> {
-        if (arg.deps != 0 || arg.type != Type::Int)
-          return std::nullopt;
-        ConstEvaluator silent(ConstEnv{&p_, nullptr, nullptr, nullptr},
-                              nullptr);
-        auto v = silent.eval(arg);
-        if (!v)
-          return std::nullopt;
-        return v->i;
-      };
-      if (!checkPrimitiveValues(e, constant, diags_))
-        failed_ = true;
-    }
+    auto constant = [&](const Expr &arg) { return literalInt(arg); };
+    if (isMaskPrimitive(e.kind) && !checkPrimitiveValues(e, constant, diags_))
+      failed_ = true;
+    checkElementDivisor(e, constant, diags_);
   }
 
   void foldCheckAll() {
+    for (const Let &let : p_.lets) {
+      std::optional<Value> value;
+      if (isScalar(let.value->type) && let.value->deps == 0)
+        value = ConstEvaluator(literalEnv(), nullptr).eval(*let.value);
+      literalLets_.push_back(value);
+    }
     for (const Param &param : p_.params)
       if (param.defaultValue)
         foldCheck(*param.defaultValue);
@@ -961,6 +974,8 @@ private:
   std::size_t visibleLets_ = 0;
   std::vector<Type> letTypes_;
   std::vector<std::uint8_t> letDeps_;
+  /// By let: the value of a literal-only scalar let, nullopt otherwise.
+  std::vector<std::optional<Value>> literalLets_;
   std::int32_t nextId_ = 0;
   bool failed_ = false;
 };

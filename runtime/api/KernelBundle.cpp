@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "lace/Runtime/KernelBundle.h"
 
+#include "lace/Runtime/AtomicFile.h"
+
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -413,19 +415,8 @@ loadBundleFile(const std::filesystem::path &path) {
 std::optional<Error> saveBundleFile(const std::filesystem::path &path,
                                     const std::vector<BundledPlan> &plans) {
   const std::string text = writeBundle(plans);
-  const std::filesystem::path temporary =
-      path.string() + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out)
-      return Error("cannot write kernel bundle " + temporary.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec)
-    return Error("cannot rename " + temporary.string() + " to " +
-                 path.string() + ": " + ec.message());
+  if (auto error = writeFileAtomically(path, {text}))
+    return error->withContext("writing kernel bundle " + path.string());
   return std::nullopt;
 }
 

@@ -1,6 +1,8 @@
 //===- CacheFile.cpp - Entry files, locks and the cache directory ---------===//
 #include "CacheFile.h"
 
+#include "lace/Runtime/AtomicFile.h"
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -48,20 +50,6 @@ bool readFully(int fd, void *buffer, std::size_t size, std::uint64_t offset) {
     out += got;
     size -= static_cast<std::size_t>(got);
     offset += static_cast<std::uint64_t>(got);
-  }
-  return true;
-}
-
-bool writeFully(int fd, const void *buffer, std::size_t size) {
-  const auto *in = static_cast<const char *>(buffer);
-  while (size > 0) {
-    ssize_t put = ::write(fd, in, size);
-    if (put < 0 && errno == EINTR)
-      continue;
-    if (put < 0)
-      return false;
-    in += put;
-    size -= static_cast<std::size_t>(put);
   }
   return true;
 }
@@ -190,36 +178,11 @@ std::optional<Error> writeEntryFile(const fs::path &path,
   Sha256Digest checksum = bodyChecksum(entry.bytes, metadata);
   std::memcpy(header + 64, checksum.data(), checksum.size());
 
-  // pid + a process-wide counter is unique among live writers; O_EXCL and a
-  // retry cover a temporary left behind by a dead process with the same pid.
-  static std::atomic<std::uint64_t> counter{0};
-  fs::path temporary;
-  int fd = -1;
-  for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
-    temporary = path;
-    temporary += std::string(kTempMarker) + std::to_string(::getpid()) + "." +
-                 std::to_string(counter.fetch_add(1));
-    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                0600);
-    if (fd < 0 && errno != EEXIST)
-      break;
-  }
-  if (fd < 0)
-    return Error(systemError("cannot create", temporary, errno));
-  bool written = writeFully(fd, header, sizeof header) &&
-                 writeFully(fd, entry.bytes.data(), entry.bytes.size()) &&
-                 writeFully(fd, metadata.data(), metadata.size());
-  int writeErrno = errno;
-  if (::close(fd) != 0 && written) {
-    written = false;
-    writeErrno = errno;
-  }
-  if (written && ::rename(temporary.c_str(), path.c_str()) == 0)
-    return std::nullopt;
-  int error = written ? errno : writeErrno;
-  ::unlink(temporary.c_str());
-  return Error(systemError(written ? "cannot rename into" : "cannot write",
-                           written ? path : temporary, error));
+  return writeFileAtomically(
+      path,
+      {std::string_view(reinterpret_cast<const char *>(header), sizeof header),
+       std::string_view(entry.bytes.data(), entry.bytes.size()), metadata},
+      0600, kTempMarker);
 }
 
 void removeIfSame(const fs::path &path, dev_t device, ino_t inode) {

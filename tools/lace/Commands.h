@@ -21,6 +21,8 @@ struct Command {
   std::string_view name;
   std::string_view usage;   ///< arguments, for the help text
   std::string_view summary; ///< one line
+  std::string_view help;    ///< every option with its default
+  std::string_view example; ///< one command line
   CommandFn run;
 };
 

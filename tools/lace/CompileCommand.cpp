@@ -4,7 +4,9 @@
 // (--emit=mlir; `--param` values become the parameters' defaults), or runs
 // the layout pipeline for a problem shape and prints the layouts or the
 // schedule as JSON (--emit=layout, --emit=schedule) or the resulting IR
-// (--emit=layout-mlir).
+// (--emit=layout-mlir), or plans one pattern and writes what the runtime
+// would run: a kernel bundle, the generated CUDA source, or NVRTC's PTX or
+// cubin. Every kind goes to -o FILE (written atomically) or stdout.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -12,9 +14,11 @@
 
 #include "KernelOptions.h"
 #include "LayoutOptions.h"
+#include "Output.h"
 #include "lace/Compiler.h"
 #include "lace/Lowering/LowerToLace.h"
 #include "lace/Runtime/KernelBundle.h"
+#include "lace/Runtime/Nvrtc.h"
 #include "lace/Transforms/Export.h"
 #include "lace/Transforms/LacePasses.h"
 
@@ -38,24 +42,57 @@ bool hasParam(const Pattern &pattern, const std::string &name) {
 
 } // namespace
 
-/// --emit=bundle: plans the pattern for the shape and kernel options and
-/// writes a kernel bundle to `output`.
-int writeBundleFile(const PatternOptions &pattern, const LayoutOptions &shape,
-                    const KernelOptions &kernel, const std::string &output) {
-  if (output.empty())
-    return usageError("--emit=bundle writes a file: give -o FILE");
+/// What the kernel kinds of --emit need besides the shape.
+struct KernelEmit {
+  std::string arch = "sm_80";
+  bool backward = false; ///< the backward's kernels instead of the forward's
+  bool verbose = false;  ///< ptxas's report on stderr
+};
+
+/// --emit=bundle|cuda|ptx|cubin: plans the pattern for the shape and kernel
+/// options and writes what the runtime would load.
+int writeKernel(const std::string &emit, const PatternOptions &pattern,
+                const LayoutOptions &shape, const KernelOptions &kernel,
+                const KernelEmit &options, const std::string &output) {
   if (shape.seqQ <= 0)
-    return usageError("--emit=bundle needs a sequence length: --seq N");
+    return usageError("--emit=" + emit + " needs a sequence length: --seq N");
   KernelPlan plan;
+  progress("planning");
   std::unique_ptr<Compiler> compiler =
       planFromOptions(pattern, shape, kernel, plan);
   if (!compiler)
     return 1;
-  if (auto error = saveBundleFile(output, {compiler->bundle(std::move(plan))})) {
-    std::cerr << "lace: error: " << error->str() << "\n";
+  if (emit == "bundle")
+    return writeOutput(output,
+                       writeBundle({compiler->bundle(std::move(plan))}));
+  const jit::Pass pass =
+      options.backward ? jit::Pass::Backward : jit::Pass::Forward;
+  if (options.backward)
+    if (std::string why = plan.validateBackward(); !why.empty()) {
+      std::cerr << "lace: error: the backward of " << plan.pattern << ": "
+                << why << "\n";
+      return 1;
+    }
+  const std::string source = jit::KernelSource::generate(plan.spec, pass);
+  if (emit == "cuda")
+    return writeOutput(output, source);
+  auto nvrtc = jit::Nvrtc::load();
+  if (!nvrtc) {
+    std::cerr << "lace: error: --emit=" << emit
+              << " needs NVRTC: " << nvrtc.error().str() << "\n";
     return 1;
   }
-  return 0;
+  progress("compiling " + plan.spec.name + " for " + options.arch);
+  auto compiled = (*nvrtc)->compile(
+      source, options.backward ? plan.spec.name + "_bwd" : plan.spec.name,
+      options.arch);
+  if (!compiled) {
+    std::cerr << "lace: error: " << compiled.error().str() << "\n";
+    return 1;
+  }
+  if (options.verbose)
+    std::cerr << compiled->log;
+  return writeOutput(output, emit == "ptx" ? compiled->ptx : compiled->cubin);
 }
 
 int runCompile(std::span<const std::string> args) {
@@ -64,10 +101,18 @@ int runCompile(std::span<const std::string> args) {
   KernelOptions kernel;
   std::string emit = "mlir", output;
   bool locations = false;
+  KernelEmit kernelEmit;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string error;
-    if (takeValue(args, i, "--emit", emit) || takeValue(args, i, "-o", output))
+    if (takeValue(args, i, "--emit", emit) ||
+        takeValue(args, i, "-o", output) ||
+        takeValue(args, i, "--arch", kernelEmit.arch))
       continue;
+    if (args[i] == "--backward" || args[i] == "--verbose") {
+      (args[i] == "--backward" ? kernelEmit.backward : kernelEmit.verbose) =
+          true;
+      continue;
+    }
     if (parseKernelOption(args, i, kernel, error)) {
       if (!error.empty())
         return usageError(error);
@@ -84,7 +129,8 @@ int runCompile(std::span<const std::string> args) {
     }
     if (!parsePatternOption(args, i, options, error))
       return usageError("unknown option '" + args[i] +
-                        "' for 'compile', expected --emit=KIND, --locations, "
+                        "' for 'compile', expected --emit=KIND, -o FILE, "
+                        "--locations, --arch sm_XY, --backward, --verbose, "
                         "--pattern NAME, --param name=value or a shape "
                         "option (" +
                         std::string(kLayoutOptionsUsage) + ")");
@@ -94,13 +140,13 @@ int runCompile(std::span<const std::string> args) {
   if (options.file.empty())
     return usageError(
         "'compile' expects a file: lace compile FILE --emit=mlir");
-  if (emit == "bundle")
-    return writeBundleFile(options, layout, kernel, output);
+  if (emit == "bundle" || emit == "cuda" || emit == "ptx" || emit == "cubin")
+    return writeKernel(emit, options, layout, kernel, kernelEmit, output);
   if (emit != "mlir" && emit != "layout" && emit != "schedule" &&
       emit != "layout-mlir")
     return usageError("unsupported --emit value '" + emit +
                       "', expected 'mlir', 'layout', 'schedule', "
-                      "'layout-mlir' or 'bundle'");
+                      "'layout-mlir', 'bundle', 'cuda', 'ptx' or 'cubin'");
 
   Session session;
   if (!session.load(options.file))
@@ -131,23 +177,25 @@ int runCompile(std::span<const std::string> args) {
                  "please report this with the input file\n";
     return 2;
   }
+  std::string text;
+  llvm::raw_string_ostream os(text);
   if (emit != "mlir") {
     PipelineOptions pipeline = layout.pipelineOptions(options);
     if (mlir::failed(runLayoutPipeline(*module, pipeline)))
       return 1;
     if (emit == "layout")
-      writeLayoutJson(*module, llvm::outs());
+      writeLayoutJson(*module, os);
     else if (emit == "schedule")
-      writeScheduleJson(*module, llvm::outs());
-    if (emit != "layout-mlir")
-      return 0;
+      writeScheduleJson(*module, os);
   }
-  mlir::OpPrintingFlags flags;
-  if (locations)
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
-  module->print(llvm::outs(), flags);
-  llvm::outs() << "\n";
-  return 0;
+  if (emit == "mlir" || emit == "layout-mlir") {
+    mlir::OpPrintingFlags flags;
+    if (locations)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    module->print(os, flags);
+    os << "\n";
+  }
+  return writeOutput(output, os.str());
 }
 
 } // namespace lace::tool

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "Output.h"
 #include "Session.h"
 
 #include "lace/Reference.h"
@@ -166,6 +167,9 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
   std::printf("device: %s\n", (*runtime)->describe().c_str());
   LoadOptions load;
   load.backward = options.backward;
+  progress(std::string("loading the kernel") +
+           (options.backward ? "s (forward and backward)" : "") +
+           " (compiling on a cache miss)");
   auto kernel = (*runtime)->load(plan, load);
   if (!kernel) {
     std::cerr << "lace: error: " << kernel.error().str() << "\n";
@@ -189,6 +193,9 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
       inputs.segmentQ[static_cast<std::size_t>(t)] = static_cast<std::int32_t>(
           std::min(options.documents - 1, t / length));
   }
+  progress("running on the " + std::string(backendName((*runtime)->backend())) +
+           (options.repeat > 1 ? " " + std::to_string(options.repeat) + " times"
+                               : std::string()));
   Expected<HostRun> run =
       (*runtime)->runOnHost(**kernel, inputs, options.repeat);
   if (!run) {

@@ -91,7 +91,9 @@ const Pattern *Session::select(const std::string &name) {
   if (name.empty()) {
     auto patterns = program_.patternsIn(program_.mainFile);
     if (patterns.empty()) {
-      diags_.emit(DiagnosticKind::NoPattern, SourceRange{},
+      // The file as a whole is at fault: point at its start.
+      diags_.emit(DiagnosticKind::NoPattern,
+                  SourceRange{program_.mainFile, 0, 0},
                   "'" + file_ +
                       "' defines no pattern, expected at least one "
                       "'pattern NAME(...) { ... }'");

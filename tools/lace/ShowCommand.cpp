@@ -4,6 +4,7 @@
 // row per query and one column per key (for sizes up to 256). Heads with
 // identical masks share one grid. Built with MLIR, it then summarises the
 // block layout the pipeline computes for that shape (ShowLayout.cpp).
+// --werror turns warnings into errors.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -51,10 +52,15 @@ bool parseIds(const std::string &text, std::vector<std::int64_t> &out) {
 int runShow(std::span<const std::string> args) {
   PatternOptions options;
   std::string seq, seqK, heads = "1", segments, documents;
+  bool warningsAsErrors = false;
 #ifdef LACE_WITH_MLIR
   LayoutShowOptions layout;
 #endif
   for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--werror") {
+      warningsAsErrors = true;
+      continue;
+    }
     std::string error;
     if (takeValue(args, i, "--seq", seq) ||
         takeValue(args, i, "--seq-k", seqK) ||
@@ -72,9 +78,8 @@ int runShow(std::span<const std::string> args) {
     if (!parsePatternOption(args, i, options, error))
       return usageError("unknown option '" + args[i] +
                         "' for 'show', expected --seq N, --seq-k N, --heads "
-                        "H, --segments IDS, --documents N, --pattern NAME or "
-                        "--param "
-                        "name=value");
+                        "H, --segments IDS, --documents N, --pattern NAME, "
+                        "--param name=value or --werror");
     if (!error.empty())
       return usageError(error);
   }
@@ -116,24 +121,30 @@ int runShow(std::span<const std::string> args) {
       static_cast<std::int64_t>(ids.q.size()) != shape.seqQ)
     return usageError("--segments has " + std::to_string(ids.q.size()) +
                       " ids for seq " + std::to_string(shape.seqQ));
-  if (!printGrid)
-    return showLayout(options, layout);
-#endif
+#else
   if (!printGrid)
     return usageError("'show' prints at most " + std::to_string(kMaxShowSize) +
                       " x " + std::to_string(kMaxShowSize) +
                       " elements, got seq_q = " + std::to_string(shape.seqQ) +
                       " and seq_k = " + std::to_string(shape.seqK) +
                       "; use a smaller --seq");
-  if (shape.heads > kMaxShowHeads)
+#endif
+  if (printGrid && shape.heads > kMaxShowHeads)
     return usageError("'show' prints at most " + std::to_string(kMaxShowHeads) +
                       " heads, got " + heads);
+  // One session for the grid and the layout, so that each diagnostic is
+  // printed once.
   Session session;
+  session.diags().setWarningsAsErrors(warningsAsErrors);
   if (!session.load(options.file))
     return 1;
   const Pattern *pattern = session.select(options.pattern);
   if (!pattern)
     return 1;
+#ifdef LACE_WITH_MLIR
+  if (!printGrid)
+    return showLayout(session, *pattern, options, layout);
+#endif
   auto instance = instantiate(*pattern, options.params, shape, session.diags(),
                               ids.q.empty() ? nullptr : &ids);
   if (!instance)
@@ -169,7 +180,7 @@ int runShow(std::span<const std::string> args) {
   }
 #ifdef LACE_WITH_MLIR
   std::cout.flush();
-  return showLayout(options, layout);
+  return showLayout(session, *pattern, options, layout);
 #else
   return 0;
 #endif

@@ -102,19 +102,14 @@ void printLayout(const BlockLayout &blocks, const std::string &title,
 
 } // namespace
 
-int showLayout(const PatternOptions &pattern,
+int showLayout(Session &session, const frontend::Pattern &selected,
+               const PatternOptions &pattern,
                const LayoutShowOptions &options) {
-  Session session;
-  if (!session.load(pattern.file))
-    return 1;
-  const frontend::Pattern *selected = session.select(pattern.pattern);
-  if (!selected)
-    return 1;
   PatternOptions one = pattern;
-  one.pattern = selected->name;
+  one.pattern = selected.name;
 
   mlir::MLIRContext context;
-  const frontend::Pattern *patterns[] = {selected};
+  const frontend::Pattern *patterns[] = {&selected};
   mlir::OwningOpRef<mlir::ModuleOp> module =
       lowerToLace(context, session.sources(), patterns, pattern.params);
   if (!module || mlir::failed(runLayoutPipeline(

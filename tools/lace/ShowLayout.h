@@ -27,8 +27,10 @@ bool parseLayoutShowOption(std::span<const std::string> args, std::size_t &i,
 /// Runs the layout pipeline for the pattern and prints, per distinct head
 /// layout, the tiles by kind, density, computed FLOPs against dense, work
 /// per row, the field of view and an ASCII picture; then the schedule's
-/// imbalance; writes the SVG picture when asked. Returns the exit status.
-int showLayout(const PatternOptions &pattern, const LayoutShowOptions &options);
+/// imbalance; writes the SVG picture when asked. `selected` is a pattern of
+/// `session`'s program. Returns the exit status.
+int showLayout(Session &session, const frontend::Pattern &selected,
+               const PatternOptions &pattern, const LayoutShowOptions &options);
 
 } // namespace lace::tool
 

@@ -28,6 +28,36 @@ TEST(DiagnosticsTest, RendersCarbonStyle) {
             "          ^~~~~~\n");
 }
 
+TEST(DiagnosticsTest, WarningsRenderAsWarningsAndFailNothing) {
+  Compiled c("pattern p() { mask = q % 0 == 0; }\n");
+  ASSERT_TRUE(c.ok()) << c.errors();
+  EXPECT_FALSE(c.diags.hasErrors());
+  EXPECT_EQ(c.diags.warningCount(), 1u);
+  EXPECT_EQ(c.diags.diagnostics().front().severity, Severity::Warning);
+  EXPECT_EQ(c.errors(),
+            "main.lace:1:22: warning: divisor of '%' is always 0 (x % 0 is x "
+            "for every element), expected a non-zero divisor "
+            "[ConstantZeroDivisor]\n"
+            "pattern p() { mask = q % 0 == 0; }\n"
+            "                     ^~~~~\n");
+}
+
+TEST(DiagnosticsTest, WarningsAsErrorsFail) {
+  MemoryFileProvider files;
+  files.add("main.lace", "pattern p() { mask = q % 0 == 0; }\n");
+  SourceManager sources(files);
+  DiagnosticEngine diags(sources);
+  diags.setWarningsAsErrors(true);
+  Program program = loadProgram(sources, "main.lace", diags);
+  EXPECT_FALSE(program.ok);
+  EXPECT_EQ(diags.errorCount(), 1u);
+  EXPECT_EQ(diags.warningCount(), 0u);
+  EXPECT_EQ(diags.diagnostics().front().severity, Severity::Error);
+  EXPECT_EQ(diags.renderAll().rfind("main.lace:1:22: error: divisor of '%'", 0),
+            0u)
+      << diags.renderAll();
+}
+
 class CountingConsumer : public DiagnosticConsumer {
 public:
   void handle(const Diagnostic &) override { ++count; }
@@ -56,15 +86,20 @@ TEST(DiagnosticsTest, KindNamesMatchTheDefFile) {
   std::stringstream ss;
   ss << def.rdbuf();
   std::string text = ss.str();
-  std::regex entry(R"(^LACE_DIAGNOSTIC\((\w+)\))", std::regex::multiline);
-  std::vector<std::string> names;
+  std::regex entry(R"(^LACE_(DIAGNOSTIC|WARNING)\((\w+)\))",
+                   std::regex::multiline);
+  std::vector<std::pair<std::string, Severity>> declared;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), entry);
        it != std::sregex_iterator(); ++it)
-    names.push_back((*it)[1]);
+    declared.emplace_back((*it)[2], (*it)[1] == "WARNING" ? Severity::Warning
+                                                          : Severity::Error);
   auto kinds = allDiagnosticKinds();
-  ASSERT_EQ(names.size(), kinds.size());
-  for (std::size_t i = 0; i < kinds.size(); ++i)
-    EXPECT_EQ(names[i], diagnosticKindName(kinds[i]));
+  ASSERT_EQ(declared.size(), kinds.size());
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    EXPECT_EQ(declared[i].first, diagnosticKindName(kinds[i]));
+    EXPECT_EQ(declared[i].second, declaredSeverity(kinds[i]))
+        << declared[i].first;
+  }
 }
 
 /// Every diagnostic kind has a lit test that triggers it.
@@ -80,6 +115,20 @@ TEST(DiagnosticsTest, EveryKindHasALitTest) {
     EXPECT_NE(ss.str().find("[" + std::string(diagnosticKindName(kind)) + "]"),
               std::string::npos)
         << file << " does not check for its kind";
+  }
+}
+
+/// Every diagnostic kind has a row in the table of docs/language.md.
+TEST(DiagnosticsTest, EveryKindIsDocumented) {
+  std::ifstream in(std::string(LACE_SOURCE_DIR) + "/docs/language.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  for (DiagnosticKind kind : allDiagnosticKinds()) {
+    std::string row = "\n| " + std::string(diagnosticKindName(kind)) + " |";
+    EXPECT_NE(text.find(row), std::string::npos)
+        << "docs/language.md has no row for " << diagnosticKindName(kind);
   }
 }
 

@@ -98,6 +98,51 @@ std::vector<std::int64_t> referenceBlocks(std::uint64_t seed, std::uint64_t h,
   return {chosen.begin(), chosen.end()};
 }
 
+TEST(ConstantZeroDivisorTest, LiteralDivisorsWarnWhenChecked) {
+  Compiled c(R"(
+    pattern p() {
+      let zero = 0;
+      mask = ((q - k) % 0 == 1 | local(before = h / (1 - 1))) & q / zero == 0;
+    }
+  )");
+  ASSERT_TRUE(c.ok()) << c.errors();
+  EXPECT_EQ(c.count(DiagnosticKind::ConstantZeroDivisor), 3u) << c.errors();
+  auto inst = c.instantiate("p", Shape{1, 1, 3, 3});
+  ASSERT_TRUE(inst) << c.errors();
+  // Instantiation does not repeat them; the values stay x % 0 = x, x / 0 = 0.
+  EXPECT_EQ(c.count(DiagnosticKind::ConstantZeroDivisor), 3u) << c.errors();
+  EXPECT_EQ(grid(*inst), lines({"#..", "##.", ".##"}));
+}
+
+TEST(ConstantZeroDivisorTest, FoldedDivisorsWarnWhenInstantiated) {
+  Compiled c("pattern p(w: int = 2) { mask = (q - k) % (w - 2) == 1; }");
+  ASSERT_TRUE(c.ok()) << c.errors();
+  EXPECT_FALSE(c.has(DiagnosticKind::ConstantZeroDivisor));
+  auto inst = c.instantiate("p", Shape{1, 1, 3, 3});
+  ASSERT_TRUE(inst) << c.errors();
+  EXPECT_EQ(c.count(DiagnosticKind::ConstantZeroDivisor), 1u);
+  EXPECT_EQ(grid(*inst), lines({"...", "#..", ".#."}));
+  ASSERT_TRUE(c.instantiate("p", Shape{1, 1, 3, 3}, {{"w", "4"}}));
+  EXPECT_EQ(c.count(DiagnosticKind::ConstantZeroDivisor), 1u);
+}
+
+TEST(ConstantZeroDivisorTest, NotForVaryingDivisorsOrConstantExpressions) {
+  Compiled varying(R"(
+    pattern p() { mask = (q - k) / k == 0 & q % 2 == 0; score = s / 0.0; }
+  )");
+  ASSERT_TRUE(varying.ok()) << varying.errors();
+  ASSERT_TRUE(varying.instantiate("p", Shape{1, 1, 2, 2}));
+  EXPECT_EQ(varying.errors(), "");
+  // Without per-element values a zero divisor is an error, not a warning.
+  Compiled literal("pattern p() { mask = local(before = 4 / 0); }");
+  EXPECT_TRUE(literal.has(DiagnosticKind::DivisionByZero));
+  Compiled folded("pattern p(w: int = 0) { mask = local(before = 4 / w); }");
+  ASSERT_TRUE(folded.ok()) << folded.errors();
+  EXPECT_FALSE(folded.instantiate("p", Shape{1, 1, 2, 2}));
+  EXPECT_EQ(folded.kinds(),
+            std::vector<DiagnosticKind>{DiagnosticKind::DivisionByZero});
+}
+
 TEST(RandomTest, MatchesReferenceAndCounts) {
   for (std::uint64_t seed : {0ull, 1ull, 12345ull, (1ull << 62)})
     for (std::int64_t h = 0; h < 3; ++h)

@@ -36,11 +36,13 @@ struct Compiled {
       out.push_back(d.kind);
     return out;
   }
-  bool has(DiagnosticKind kind) const {
+  bool has(DiagnosticKind kind) const { return count(kind) != 0; }
+  /// How many diagnostics of `kind` were delivered.
+  std::size_t count(DiagnosticKind kind) const {
+    std::size_t n = 0;
     for (const Diagnostic &d : diags.diagnostics())
-      if (d.kind == kind)
-        return true;
-    return false;
+      n += d.kind == kind;
+    return n;
   }
   const Pattern &pattern(const std::string &name) const {
     return *program.find(name);

@@ -1,9 +1,9 @@
 //===- Diagnostics.h - Diagnostic kinds, engine and rendering -------------===//
 //
 // Carbon-style diagnostics: every kind is declared once in Diagnostics.def,
-// emitted where it is detected, and rendered as
+// as an error or a warning, emitted where it is detected, and rendered as
 //
-//   file:line:col: error: message [Kind]
+//   file:line:col: error: message [Kind]      (or "warning:")
 //   <source line>
 //   ^~~~
 //   file:line:col: note: parameter declared here
@@ -11,6 +11,8 @@
 //
 // Errors are values: the frontend never throws or aborts on user input; it
 // reports through a DiagnosticEngine and returns empty/failed results.
+// Warnings are reported the same way but fail nothing, unless the engine
+// promotes them to errors (setWarningsAsErrors, the tool's --werror).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LACE_FRONTEND_DIAGNOSTICS_H
@@ -32,8 +34,12 @@ enum class DiagnosticKind : std::uint16_t {
 #include "lace/Frontend/Diagnostics.def"
 };
 
+enum class Severity : std::uint8_t { Error, Warning };
+
 /// "UnknownName" for DiagnosticKind::UnknownName.
 std::string_view diagnosticKindName(DiagnosticKind kind);
+/// The severity a kind is declared with in Diagnostics.def.
+Severity declaredSeverity(DiagnosticKind kind);
 /// Every kind, in declaration order.
 std::span<const DiagnosticKind> allDiagnosticKinds();
 
@@ -44,6 +50,8 @@ struct DiagnosticNote {
 
 struct Diagnostic {
   DiagnosticKind kind;
+  /// The declared severity, or Error for a warning promoted by the engine.
+  Severity severity;
   SourceRange range; ///< may be invalid for command-line level problems
   std::string message;
   std::vector<DiagnosticNote> notes;
@@ -88,16 +96,21 @@ public:
                             DiagnosticConsumer *consumer = nullptr)
       : sources_(sources), consumer_(consumer) {}
 
-  /// Reports an error. Messages are lowercase, without a final period, and
-  /// say what was expected.
+  /// Reports a diagnostic of `kind`, with the kind's severity. Messages are
+  /// lowercase, without a final period, and say what was expected.
   DiagnosticBuilder emit(DiagnosticKind kind, SourceRange range,
                          std::string message);
 
+  /// Errors delivered so far (promoted warnings included); warnings are not
+  /// counted, so a stage that compares counts fails only on errors.
   unsigned errorCount() const { return errorCount_; }
   bool hasErrors() const { return errorCount_ != 0; }
+  unsigned warningCount() const { return warningCount_; }
   /// True once the error limit was hit: callers may stop early.
   bool stopped() const { return stopped_; }
   void setErrorLimit(unsigned limit) { errorLimit_ = limit; }
+  /// Report every later warning as an error (-Werror).
+  void setWarningsAsErrors(bool enabled) { warningsAsErrors_ = enabled; }
   /// Every delivered diagnostic, in order.
   const std::vector<Diagnostic> &diagnostics() const { return delivered_; }
 
@@ -118,8 +131,10 @@ private:
   DiagnosticConsumer *consumer_;
   std::vector<Diagnostic> delivered_;
   unsigned errorCount_ = 0;
+  unsigned warningCount_ = 0;
   unsigned errorLimit_ = kDefaultErrorLimit;
   bool stopped_ = false;
+  bool warningsAsErrors_ = false;
 };
 
 /// Renders every diagnostic to a stream as it arrives.
