@@ -122,6 +122,11 @@ int runCheck(std::span<const std::string> args) {
       auto instance =
           instantiateForCheck(*pattern, options.params, session.diags());
       if (!instance) {
+        // A constant can depend on the shape (seq_q, heads): say which.
+        std::cerr << "lace: note: '" << pattern->name
+                  << "' was instantiated at batch " << kCheckShape.batch << ", "
+                  << kCheckShape.heads
+                  << " heads, seq_q = seq_k = " << kCheckShape.seqQ << "\n";
         ok = false;
         continue;
       }

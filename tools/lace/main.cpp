@@ -25,8 +25,9 @@ constexpr std::array kCommands = {
   --param name=value  override a parameter's default (repeatable; with
                       several patterns, needs --pattern)
   --werror            treat warnings (e.g. ConstantZeroDivisor) as errors
-Every pattern whose parameters all have values is also instantiated at a
-small shape, so that check reports what instantiation would.)",
+Every pattern whose parameters all have values is also instantiated, at
+batch 1, 2 heads and seq_q = seq_k = 128 (segment ids all 0), so that check
+reports what instantiation would.)",
         "lace check patterns/longformer.lace --param window=256",
         lace::tool::runCheck},
     Command{"show",
@@ -46,8 +47,8 @@ With MLIR (full builds), also the block layout of the layout pipeline:
   --batch B, --kv-heads H   the problem's other sizes (default: 1, heads)
   --ctas C                  persistent CTAs of the schedule (default: 132)
   --svg FILE                also write the layout as an SVG picture
-The grid is printed up to 64 x 64 elements; longer sequences print the
-layout only.)",
+The grid is printed up to 256 x 256 elements and 64 heads; longer sequences
+print the layout only.)",
             "lace show patterns/document.lace --seq 16384 --documents 16",
             lace::tool::runShow},
     Command{"cache", "stats|list|clear [--dir DIR]",
@@ -77,7 +78,8 @@ layout only.)",
   --heads H           query heads (default: 1)
   --kv-heads H        key/value heads, a divisor of --heads (default: heads)
   --batch B           batch entries (default: 1)
-  --head-dim D        32, 64, 96, 128 or 256 (default: 64)
+  --head-dim D        a multiple of 16 in [32, 256], up to 128 with
+                      --backward (default: 64)
   --dtype f16|bf16    element type (default: f16)
   --block-m M, --block-n N  tile sizes (default: the head dim's)
   --ctas C            persistent CTAs of the forward's schedule (default: 132)
