@@ -155,7 +155,7 @@ LayoutTables tablesFrom(mlir::ModuleOp module, std::int64_t heads,
 std::vector<std::string> runTimeMasksFrom(mlir::ModuleOp module) {
   std::vector<std::string> masks;
   for (LayoutOp op : module.getOps<LayoutOp>())
-    if (auto mask = op->getAttrOfType<mlir::StringAttr>("lace.run_time_mask"))
+    if (auto mask = op->getAttrOfType<mlir::StringAttr>(kRunTimeMaskAttr))
       masks.push_back(mask.getValue().str());
   return masks;
 }

@@ -125,7 +125,7 @@ struct LaceClassifyBlocksPass
       op->setAttr("lace.fallback_elements",
                   builder.getI64IntegerAttr(blocks.stats.fallbackElements));
       if (!runTimeMask.empty())
-        op->setAttr("lace.run_time_mask", builder.getStringAttr(runTimeMask));
+        op->setAttr(kRunTimeMaskAttr, builder.getStringAttr(runTimeMask));
     }
   }
 };

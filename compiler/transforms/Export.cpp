@@ -89,7 +89,7 @@ void lace::writeLayoutJson(ModuleOp module, llvm::raw_ostream &os) {
           // Segment masks: the tables above are the superset (every tile
           // Partial); each call's exact layout is classified from this
           // tree and its ids (lace/Layout/MaskText.h).
-          if (auto mask = op->getAttrOfType<StringAttr>("lace.run_time_mask"))
+          if (auto mask = op->getAttrOfType<StringAttr>(kRunTimeMaskAttr))
             json.attribute("run_time_mask", mask.getValue());
         });
       }

@@ -213,18 +213,14 @@ int runPlan(const KernelPlan &plan, const RunOptions &options,
                           double(run->documents->supersetTiles)
                     : 0.0);
   // The schedule the kernel ran: the documents' own with segment ids.
-  const DocumentStats planned{0,
-                              0,
-                              0,
-                              0,
-                              plan.schedule.imbalance,
-                              plan.schedule.imbalanceBeforeSplit,
-                              plan.schedule.numCombines()};
-  const DocumentStats &ran = run->documents ? *run->documents : planned;
-  std::printf("schedule: %d persistent CTAs, imbalance %.2f (%.2f with whole "
-              "rows), %lld split rows\n",
-              plan.schedule.numCtas, ran.imbalance, ran.imbalanceBeforeSplit,
-              static_cast<long long>(ran.splitRows));
+  const ScheduleTables &planned = plan.schedule;
+  const DocumentStats *ran = run->documents ? &*run->documents : nullptr;
+  std::printf(
+      "schedule: %d persistent CTAs, imbalance %.2f (%.2f with whole "
+      "rows), %lld split rows\n",
+      planned.numCtas, ran ? ran->imbalance : planned.imbalance,
+      ran ? ran->imbalanceBeforeSplit : planned.imbalanceBeforeSplit,
+      static_cast<long long>(ran ? ran->splitRows : planned.numCombines()));
   const double seconds = median(run->seconds);
   const double flops =
       run->documents ? run->documents->computedFlops : plan.computedFlops();

@@ -136,7 +136,7 @@ int showLayout(Session &session, const frontend::Pattern &selected,
   exact.reserve(layouts.size());
   index = 0;
   for (LayoutOp op : module->getOps<LayoutOp>()) {
-    auto text = op->getAttrOfType<mlir::StringAttr>("lace.run_time_mask");
+    auto text = op->getAttrOfType<mlir::StringAttr>(kRunTimeMaskAttr);
     const size_t superset = index++;
     if (!text)
       continue;

@@ -25,6 +25,11 @@ mlir::ElementsAttr makeTable(mlir::Builder &builder, llvm::StringRef name,
 /// The entries of a table made by makeTable.
 std::vector<int32_t> readTable(mlir::Attribute table);
 
+/// The string attribute on a segment pattern's `lace.layout` holding its
+/// mask tree (lace/Layout/MaskText.h), which the runtime classifies against
+/// each call's ids; its tables are the superset.
+inline constexpr llvm::StringLiteral kRunTimeMaskAttr = "lace.run_time_mask";
+
 /// Tables of `layout` in run form: `<key>row_offsets` and `<key>runs`, as
 /// resources named `<owner>.<key>...` when large.
 llvm::SmallVector<mlir::NamedAttribute>
