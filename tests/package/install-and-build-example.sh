@@ -13,6 +13,10 @@ cmake --build "$work/app" > "$work/build.log"
 export LACE_DEVICE=emulator LACE_CACHE_DIR="$work/cache"
 "$work/app/host_app"
 "$work/app/host_app_c"
-# The app must use the installed library, not the build tree's.
-ldd "$work/app/host_app" | grep -q "$work/prefix/lib/liblace.so" ||
-  { echo "host_app is not linked against the installed liblace"; exit 1; }
+# The app must use the installed library, not the build tree's.  ldd's
+# output is read whole first: `ldd | grep -q` under pipefail fails at random
+# when grep exits early and the loader, still writing, gets SIGPIPE.
+libraries=$(ldd "$work/app/host_app")
+grep -qF "$work/prefix/lib/liblace.so" <<<"$libraries" ||
+  { echo "host_app is not linked against the installed liblace:";
+    echo "$libraries"; exit 1; }
