@@ -53,8 +53,9 @@ cat "$out/lace.txt"
 
 # Kernel load latency (cold compile, disk hit with the module load, memory
 # hit) on the first timing bundle.
-first=$(ls "$bundles"/timing/*.lacebundle 2>/dev/null | head -1)
-if [ -n "$first" ]; then
+timing_bundles=("$bundles"/timing/*.lacebundle)
+first=${timing_bundles[0]}
+if [ -f "$first" ]; then
   "$build/bin/lace-runtime-bench" --bundle "$first" --device "$device" \
     > "$out/load.txt" 2>&1 || echo "check.sh: lace-runtime-bench failed (see $out/load.txt)"
 fi
