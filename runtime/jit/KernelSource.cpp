@@ -51,7 +51,9 @@ TileConfig KernelSpec::resolvedTiles() const {
 
 int KernelSpec::sharedBytes() const {
   TileConfig t = resolvedTiles();
-  return (t.blockM * headDim + 2 * t.stages * t.blockN * headDim) * 2;
+  // Q, the K and V rings, then the ring of {column, kind} per stage.
+  return (t.blockM * headDim + 2 * t.stages * t.blockN * headDim) * 2 +
+         2 * t.stages * 4;
 }
 
 int KernelSpec::backwardDqSharedBytes() const {

@@ -166,6 +166,15 @@ __device__ __forceinline__ void unpack2<__nv_bfloat16>(unsigned bits, float &lo,
   hi = f.y;
 }
 
+/// threadIdx.x read anew (asm volatile), so that the compiler cannot merge
+/// it, and what is computed from it, with earlier reads: the epilogue's
+/// addresses would otherwise be kept in registers through the k-tile loop.
+__device__ __forceinline__ int fresh_thread_index() {
+  unsigned tid;
+  asm volatile("mov.u32 %0, %%tid.x;\n" : "=r"(tid));
+  return static_cast<int>(tid);
+}
+
 /// 2^x with the hardware approximation (ex2.approx.ftz.f32: about 2 ulp,
 /// exp2(-inf) = +0), the fast path of the online softmax.
 __device__ __forceinline__ float fast_exp2(float x) {
@@ -200,6 +209,15 @@ __device__ __forceinline__ float quad_sum(float x) {
   x += __shfl_xor_sync(0xffffffffu, x, 1);
   x += __shfl_xor_sync(0xffffffffu, x, 2);
   return x;
+}
+
+/// Copies 16 bytes as one vector access (LDS.128 / STG.128 and the like on
+/// the device); both addresses 16-byte aligned.
+struct alignas(16) Bytes16 {
+  unsigned word[4];
+};
+__device__ __forceinline__ void copy_16(void *dst, const void *src) {
+  *static_cast<Bytes16 *>(dst) = *static_cast<const Bytes16 *>(src);
 }
 
 /// Records a malformed layout table: ORs `code` into *status (if given).

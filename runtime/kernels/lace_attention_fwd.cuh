@@ -6,7 +6,8 @@
 // S = Q K^T and O += P V on tensor cores (lace_arch.cuh) and keeps the
 // softmax online in fp32. Full tiles run without any mask code; Partial tiles
 // evaluate Pattern::live per element; the last k-tile, when seq_k is not a
-// multiple of block_n, also masks keys >= seq_k. See docs/kernels.md.
+// multiple of block_n, also masks keys >= seq_k. O leaves through shared
+// memory in 16-byte stores. See docs/kernels.md.
 //
 // Traits (generated): Element (half or __nv_bfloat16), kHeadDim, kBlockM,
 // kBlockN, kWarps, kStages. Pattern (generated): has_score,
@@ -40,9 +41,12 @@ struct FwdTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
   static constexpr int kKeyTiles = kBlockN / 8; ///< n-tiles of S
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
-  /// Dynamic shared memory: Q, then kStages K tiles, then kStages V tiles.
-  static constexpr int kSmemBytes =
+  /// Dynamic shared memory: Q (and O in the epilogue), then kStages K
+  /// tiles, then kStages V tiles, then the tile ring: {column, kind} of the
+  /// k-tile in each stage.
+  static constexpr int kRingOffset =
       (kQElems + 2 * kStages * kKVElems) * static_cast<int>(sizeof(Element));
+  static constexpr int kSmemBytes = kRingOffset + 2 * kStages * 4;
   /// fp32 accumulators per thread: O plus S (plus about 40 for addresses,
   /// softmax state and fragments), which must fit in 255 registers.
   static constexpr int kAccRegisters = kMTiles * (kDimTiles + kKeyTiles) * 4;
@@ -128,44 +132,61 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   const unsigned s_k = s_q + Tile::kQElems * Tile::kElemBytes;
   const unsigned s_v = s_k + Tile::kStages * kTileBytes;
 
+  // One cursor walks the row, kStages - 1 tiles ahead of the compute; the
+  // {column, kind} of each tile in flight waits in the ring in shared
+  // memory (thread 0 writes it, the loop's barrier publishes it) instead of
+  // a second cursor in registers.
   const int layout_slot = p.head_to_layout[h];
-  TileCursor load, compute;
-  if (layout_slot >= 0 && layout_slot < p.num_layouts) {
+  TileCursor load;
+  if (layout_slot >= 0 && layout_slot < p.num_layouts)
     load.start(p.rows, p.status, layout_slot, row, item.col_lo, item.col_hi);
-    compute = load;
-  } else {
+  else
     arch::report_error(p.status, kStatusBadLayoutIndex);
-  }
+  int *const ring = reinterpret_cast<int *>(smem + Tile::kRingOffset);
 
   const TileCopy<Tile, Tile::kBlockN> k_copy(tid, p.k_stride_s);
   const TileCopy<Tile, Tile::kBlockN> v_copy(tid, p.v_stride_s);
-  auto issue_kv = [&](int stage, int col) {
-    const int key0 = col * Tile::kBlockN;
-    k_copy.issue(s_k + stage * kTileBytes,
-                 k_src + static_cast<long long>(key0) * p.k_stride_s,
-                 p.seq_k - key0);
-    v_copy.issue(s_v + stage * kTileBytes,
-                 v_src + static_cast<long long>(key0) * p.v_stride_s,
-                 p.seq_k - key0);
-  };
-
-  // Prologue: Q joins the first K/V group; kStages - 1 groups in flight.
-  // Every thread commits the same number of groups (empty ones included), so
-  // the group index of tile t is t.
-  TileCopy<Tile, Tile::kBlockM>(tid, p.q_stride_s)
-      .issue(s_q, q_src, p.seq_q - q_begin);
-#pragma unroll
-  for (int stage = 0; stage < Tile::kStages - 1; ++stage) {
+  int issued = 0; ///< k-tiles whose copies have been issued
+  // Issues the next tile of the row (if any) into `stage` and closes a
+  // cp.async group either way: every thread commits the same number of
+  // groups (empty ones included), so the group index of tile t is t.
+  auto issue_next = [&](int stage) {
     if (load.valid) {
-      issue_kv(stage, load.col);
+      const int key0 = load.col * Tile::kBlockN;
+      k_copy.issue(s_k + stage * kTileBytes,
+                   k_src + static_cast<long long>(key0) * p.k_stride_s,
+                   p.seq_k - key0);
+      v_copy.issue(s_v + stage * kTileBytes,
+                   v_src + static_cast<long long>(key0) * p.v_stride_s,
+                   p.seq_k - key0);
+      if (tid == 0) {
+        ring[2 * stage] = load.col;
+        ring[2 * stage + 1] = load.kind;
+      }
+      ++issued;
       load.next(p.rows, p.status);
     }
     arch::cp_async_commit();
-  }
+  };
+
+  // Prologue: Q joins the first K/V group; kStages - 1 groups in flight. A
+  // row without a tile (fully masked) loads nothing and writes O = 0,
+  // LSE = -inf.
+  if (load.valid)
+    TileCopy<Tile, Tile::kBlockM>(tid, p.q_stride_s)
+        .issue(s_q, q_src, p.seq_q - q_begin);
+#pragma unroll
+  for (int stage = 0; stage < Tile::kStages - 1; ++stage)
+    issue_next(stage);
 
   float acc_o[kMT][kDT][4];
-  float row_max[kMT][2]; // in log2 units: max of s * log2(e)
-  float row_sum[kMT][2]; // this thread's part of sum 2^(x - row_max)
+  // Scores stay raw (no scale) until the exponent: 2^(s * c - max * c) is
+  // one FFMA per element with c = scale * log2(e). A score modifier sees
+  // the scaled score and returns natural units, so c = log2(e) then.
+  const float exp_scale =
+      Pattern::has_score ? kLog2e : p.softmax_scale * kLog2e;
+  float row_max[kMT][2]; // max of the raw (or modified) scores
+  float row_sum[kMT][2]; // this thread's part of sum 2^((x - row_max) c)
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt) {
 #pragma unroll
@@ -184,25 +205,18 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
 
   // Query row of element e / 2 == 0 of m-tile 0 for this lane.
   const int lane_row0 = q_begin + warp * Tile::kRowsPerWarp + lane / 4;
-  const float scale_log2 = p.softmax_scale * kLog2e;
   const int last_col = (p.seq_k - 1) / Tile::kBlockN;
   const bool clipped_last = p.seq_k % Tile::kBlockN != 0;
 
   int stage = 0;
-  while (compute.valid) {
+  for (int t = 0; t < issued; ++t) {
     // Tile t's group has landed for this thread; the barrier makes every
-    // thread's copies visible and ends all reads of the stage written next
-    // (tile t - 1's).
+    // thread's copies (and the ring entry) visible and ends all reads of
+    // the stage written next (tile t - 1's).
     arch::cp_async_wait<Tile::kStages - 2>();
     __syncthreads();
-    {
-      const int next_stage = (stage + Tile::kStages - 1) % Tile::kStages;
-      if (load.valid) {
-        issue_kv(next_stage, load.col);
-        load.next(p.rows, p.status);
-      }
-      arch::cp_async_commit();
-    }
+    const int col = ring[2 * stage], kind = ring[2 * stage + 1];
+    issue_next((stage + Tile::kStages - 1) % Tile::kStages);
 
     const unsigned k_tile = s_k + stage * kTileBytes;
     const unsigned v_tile = s_v + stage * kTileBytes;
@@ -235,25 +249,22 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
       }
     }
 
-    // Scores in log2 units; the score modifier sees the scaled raw score.
-    const int key0 = compute.col * Tile::kBlockN + 2 * (lane % 4);
+    // The score modifier sees the scaled raw score.
+    const int key0 = col * Tile::kBlockN + 2 * (lane % 4);
+    if constexpr (Pattern::has_score) {
 #pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
+      for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-      for (int nt = 0; nt < kNT; ++nt)
+        for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          if constexpr (Pattern::has_score)
+          for (int e = 0; e < 4; ++e)
             s[mt][nt][e] = Pattern::score(s[mt][nt][e] * p.softmax_scale, b, h,
                                           lane_row0 + mt * 16 + (e / 2) * 8,
-                                          key0 + nt * 8 + (e % 2)) *
-                           kLog2e;
-          else
-            s[mt][nt][e] *= scale_log2;
-        }
-    if (compute.kind == kTilePartial)
+                                          key0 + nt * 8 + (e % 2));
+    }
+    if (kind == kTilePartial)
       mask_tile<Tile, Pattern, true>(p, s, b, h, lane_row0, key0, p.seq_k);
-    else if (clipped_last && compute.col == last_col)
+    else if (clipped_last && col == last_col)
       mask_tile<Tile, Pattern, false>(p, s, b, h, lane_row0, key0, p.seq_k);
 
     // Online softmax: new max, rescale O and the sums, P = 2^(x - max).
@@ -269,8 +280,9 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         new_max = arch::quad_max(new_max);
         // A row with nothing live so far keeps max -inf; subtracting 0
         // instead keeps 2^(-inf - ...) = 0 and avoids inf - inf.
-        const float base = new_max == neg_inf ? 0.f : new_max;
-        const float rescale = arch::fast_exp2(row_max[mt][half_row] - base);
+        const float base = (new_max == neg_inf ? 0.f : new_max) * exp_scale;
+        const float rescale = arch::fast_exp2(
+            fmaf(row_max[mt][half_row], exp_scale, -base));
         row_max[mt][half_row] = new_max;
         row_sum[mt][half_row] *= rescale;
 #pragma unroll
@@ -282,8 +294,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const float prob =
-                arch::fast_exp2(s[mt][nt][2 * half_row + e] - base);
+            const float prob = arch::fast_exp2(
+                fmaf(s[mt][nt][2 * half_row + e], exp_scale, -base));
             s[mt][nt][2 * half_row + e] = prob;
             row_sum[mt][half_row] += prob;
           }
@@ -314,7 +326,6 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
     }
 
     stage = (stage + 1) % Tile::kStages;
-    compute.next(p.rows, p.status);
   }
   // No copy may still target shared memory when the item ends (a persistent
   // loop reuses it).
@@ -322,26 +333,33 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   __syncthreads();
 
   // Epilogue: O = acc / sum (0 for a row without a live key), LSE = ln(sum
-  // of e^s) = (max + log2(sum)) * ln 2 (-inf for such a row). A piece of a
-  // split row writes both, in fp32, to its workspace slot.
-  T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
+  // of e^s) = (max c + log2(sum)) * ln 2 (-inf for such a row). A whole row
+  // stages O in the Q tile's shared memory (Q is dead; the swizzle keeps the
+  // quads' 4-byte writes free of bank conflicts) and then stores it in
+  // 16-byte chunks, whole rows per group of threads; a piece of a split row
+  // writes O and LSE in fp32 to its workspace slot.
   // Only a piece has a slot (the workspace may be null otherwise).
   const bool piece = item.slot >= 0;
+  const int epi_tid = arch::fresh_thread_index();
+  const int epi_lane = epi_tid % 32;
+  const int epi_row0 = epi_tid / 32 * Tile::kRowsPerWarp + epi_lane / 4;
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
     for (int half_row = 0; half_row < 2; ++half_row) {
       const float sum = arch::quad_sum(row_sum[mt][half_row]);
-      const int q = lane_row0 + mt * 16 + half_row * 8;
-      if (q >= p.seq_q)
-        continue;
+      const int r = epi_row0 + mt * 16 + half_row * 8; // row in the tile
+      const int q = q_begin + r;
       const bool dead = !(sum > 0.f);
       const float inv = dead ? 0.f : 1.f / sum;
       const float lse =
-          dead ? neg_inf : (row_max[mt][half_row] + __log2f(sum)) * kLn2;
+          dead ? neg_inf
+               : (row_max[mt][half_row] * exp_scale + __log2f(sum)) * kLn2;
       if (piece) {
+        if (q >= p.seq_q)
+          continue;
         const long long piece_row =
-            static_cast<long long>(item.slot) * Tile::kBlockM + (q - q_begin);
+            static_cast<long long>(item.slot) * Tile::kBlockM + r;
         float *o_row = p.partial_o + piece_row * Tile::kHeadDim;
 #pragma unroll
         for (int dt = 0; dt < kDT; ++dt) {
@@ -353,15 +371,34 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
           p.partial_lse[piece_row] = lse;
         continue;
       }
-      T *o_row = o_dst + static_cast<long long>(q) * p.o_stride_s;
 #pragma unroll
       for (int dt = 0; dt < kDT; ++dt)
-        *reinterpret_cast<unsigned *>(o_row + dt * 8 + 2 * (lane % 4)) =
+        *reinterpret_cast<unsigned *>(
+            smem + (Tile::offset(r, dt) + 2 * (epi_lane % 4)) *
+                       Tile::kElemBytes) =
             arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
                            acc_o[mt][dt][2 * half_row + 1] * inv);
-      if (p.lse != nullptr && lane % 4 == 0)
+      if (p.lse != nullptr && lane % 4 == 0 && q < p.seq_q)
         p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] = lse;
     }
+  if (!piece) {
+    __syncthreads();
+    T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
+    constexpr int kChunks = Tile::kBlockM * Tile::kChunks;
+#pragma unroll
+    for (int i = 0; i < (kChunks + Tile::kThreads - 1) / Tile::kThreads; ++i) {
+      const int id = epi_tid + i * Tile::kThreads;
+      const int r = id / Tile::kChunks, c = id % Tile::kChunks;
+      if ((kChunks % Tile::kThreads == 0 || id < kChunks) &&
+          q_begin + r < p.seq_q)
+        arch::copy_16(o_dst + static_cast<long long>(q_begin + r) *
+                                  p.o_stride_s +
+                          c * 8,
+                      smem + Tile::offset(r, c) * Tile::kElemBytes);
+    }
+  }
+  // The next item of a persistent CTA overwrites the Q tile and the ring.
+  __syncthreads();
 }
 
 /// Record `index` of the work list, or false (and a status bit) when it is

@@ -204,6 +204,10 @@ inline unsigned smem_addr(const void *ptr) {
 
 inline unsigned char *dynamic_smem() { return emu::self().smem; }
 
+inline int fresh_thread_index() {
+  return static_cast<int>(emu::self().thread_idx.x);
+}
+
 inline void cp_async_16(unsigned smem, const void *gmem, bool valid) {
   emu::bound->cp_async(smem, gmem, valid ? 16 : 0);
 }

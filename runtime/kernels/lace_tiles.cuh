@@ -147,9 +147,11 @@ private:
 
 /// Per-thread addressing of the cp.async copies of a [Rows, head_dim] tile.
 /// When the threads cover whole rows (kEven), thread tid copies chunk
-/// tid % kChunks of rows tid / kChunks + i * kStep with offsets computed
-/// once; otherwise (head dim 96) chunk ids tid + i * kThreads are decoded
-/// one by one.
+/// tid % kChunks of rows tid / kChunks + i * kStep; otherwise (head dim 96)
+/// chunk ids tid + i * kThreads are decoded one by one. Only the thread id
+/// and the row stride (a kernel parameter, which needs no register) are
+/// kept: the offsets are a few integer operations per copy, while keeping
+/// them cost about 7 registers per copy object across the k-tile loop.
 template <class Tile, int Rows> struct TileCopy {
   static constexpr int kStep = Tile::kThreads / Tile::kChunks; ///< rows
   static constexpr bool kEven =
@@ -159,20 +161,9 @@ template <class Tile, int Rows> struct TileCopy {
             : (Rows * Tile::kChunks + Tile::kThreads - 1) / Tile::kThreads;
   int tid;
   long long stride;
-  int row0;           ///< first row this thread copies
-  int chunk;          ///< the 16-byte column chunk this thread copies
-  int smem_offset;    ///< element offset of (row0, chunk) in the tile
-  long long g_offset; ///< element offset of (row0, chunk) in global memory
-  long long g_step;   ///< kStep rows in global memory
 
   __device__ __forceinline__ TileCopy(int thread, long long row_stride)
-      : tid(thread), stride(row_stride) {
-    row0 = tid / Tile::kChunks;
-    chunk = tid % Tile::kChunks;
-    smem_offset = Tile::offset(row0, chunk);
-    g_offset = row0 * stride + chunk * 8;
-    g_step = kStep * stride;
-  }
+      : tid(thread), stride(row_stride) {}
 
   /// Issues the copies of the tile at `src` into the tile at shared address
   /// `dst`; rows >= valid_rows are zero-filled.
@@ -193,7 +184,9 @@ template <class Tile, int Rows> struct TileCopy {
       }
       return;
     }
-    const Element *from = src + g_offset;
+    const int row0 = tid / Tile::kChunks, chunk = tid % Tile::kChunks;
+    const int smem_offset = Tile::offset(row0, chunk);
+    const Element *from = src + row0 * stride + chunk * 8;
 #pragma unroll
     for (int i = 0; i < kIters; ++i) {
       const int row = row0 + i * kStep;
@@ -205,7 +198,7 @@ template <class Tile, int Rows> struct TileCopy {
       const bool in_range = row < valid_rows;
       arch::cp_async_16(dst + to * Tile::kElemBytes, in_range ? from : src,
                         in_range);
-      from += g_step;
+      from += kStep * stride;
     }
   }
 };

@@ -114,7 +114,7 @@ TEST(KernelSpec, DefaultsAndSharedMemory) {
   EXPECT_EQ(t.stages, 2);
   EXPECT_EQ(spec.threads(), 256);
   // Q 128x64 plus 2 stages of K and V 64x64, 2 bytes each.
-  EXPECT_EQ(spec.sharedBytes(), (128 * 64 + 2 * 2 * 64 * 64) * 2);
+  EXPECT_EQ(spec.sharedBytes(), (128 * 64 + 2 * 2 * 64 * 64) * 2 + 2 * 2 * 4);
   EXPECT_EQ(spec.validate(), "");
 }
 
