@@ -27,6 +27,12 @@ constexpr const char *kPrelude = R"cpp(
   (void)Q; (void)K; (void)B; (void)H;
 )cpp";
 
+/// The same for a live body in 32-bit arithmetic (see fitsInt32).
+constexpr const char *kPrelude32 = R"cpp(
+  const int Q = q, K = k, B = b, H = h;
+  (void)Q; (void)K; (void)B; (void)H;
+)cpp";
+
 /// Helpers at namespace scope: the language's floor division and remainder
 /// (x / 0 = 0, x % 0 = x), and BigBird's counter-based generator
 /// (docs/language.md). The generator is `__noinline__`: partial tiles call
@@ -41,6 +47,16 @@ __device__ __forceinline__ long long lace_floordiv(long long a, long long d) {
 __device__ __forceinline__ long long lace_floormod(long long a, long long d) {
   if (d == 0) return a;
   long long r = a % d;
+  return (r != 0 && ((r < 0) != (d < 0))) ? r + d : r;
+}
+__device__ __forceinline__ int lace_floordiv(int a, int d) {
+  if (d == 0) return 0;
+  int r = a / d;
+  return (a % d != 0 && ((a < 0) != (d < 0))) ? r - 1 : r;
+}
+__device__ __forceinline__ int lace_floormod(int a, int d) {
+  if (d == 0) return a;
+  int r = a % d;
   return (r != 0 && ((r < 0) != (d < 0))) ? r + d : r;
 }
 )cpp";
@@ -76,11 +92,55 @@ __device__ __noinline__ bool lace_random_live(unsigned long long seed,
 }
 )cpp";
 
-std::string literal(int64_t value) {
+/// An integer literal: `long long`, or `int` in a 32-bit body.
+std::string literal(int64_t value, bool narrow = false) {
+  if (narrow)
+    return "(" + std::to_string(value) + ")";
   // INT64_MIN has no literal form.
   if (value == INT64_MIN)
     return "(-9223372036854775807LL - 1)";
   return "(" + std::to_string(value) + "LL)";
+}
+
+/// Magnitudes below which a live body computes in 32 bits: every value the
+/// primitives form from Q, K and their operands (Q - K, the block offset
+/// (Q / g - K / g) * g, seq_k + g - 1, stride - summary) then stays below
+/// 2^31.
+constexpr int64_t kNarrowLimit = int64_t{1} << 30;
+
+/// Can the live functions of `module` compute in 32-bit integers? Only
+/// when every operand of every mask primitive is a constant below
+/// kNarrowLimit, the sequences are shorter than it, and no predicate (whose
+/// arithmetic is the user's, unbounded) is present: 64-bit integer work costs
+/// partial tiles two to four instructions per operation.
+bool fitsInt32(ModuleOp module, int64_t seqQ, int64_t seqK) {
+  if (seqQ >= kNarrowLimit || seqK >= kNarrowLimit)
+    return false;
+  bool fits = true;
+  module.walk([&](PatternOp pattern) {
+    if (!pattern->hasAttr("lace.heads"))
+      return;
+    llvm::SmallVector<Value> work{pattern.getMask()};
+    while (!work.empty() && fits) {
+      Operation *op = work.pop_back_val().getDefiningOp();
+      if (!op || isa<PredicateOp>(op)) {
+        fits = false;
+        break;
+      }
+      for (Value operand : op->getOperands()) {
+        if (isa<MaskType>(operand.getType())) {
+          work.push_back(operand);
+          continue;
+        }
+        APInt value;
+        if (!matchPattern(operand, m_ConstantInt(&value)) ||
+            value.getSignificantBits() > 63 ||
+            std::abs(value.getSExtValue()) >= kNarrowLimit)
+          fits = false;
+      }
+    }
+  });
+  return fits;
 }
 
 std::string floatLiteral(double value) {
@@ -99,7 +159,9 @@ std::string floatLiteral(double value) {
 
 class Emitter {
 public:
-  explicit Emitter(llvm::raw_string_ostream &os) : os(os) {}
+  /// `narrow`: integers are `int` (fitsInt32 said so), else `long long`.
+  explicit Emitter(llvm::raw_string_ostream &os, bool narrow = false)
+      : os(os), narrow(narrow) {}
 
   /// The C++ expression of a mask value; predicate and score regions are
   /// emitted as lambdas into `os` first.
@@ -126,6 +188,7 @@ private:
   FailureOr<std::string> operand(Value value) { return scalar(value); }
 
   llvm::raw_string_ostream &os;
+  bool narrow;
   llvm::DenseMap<Value, std::string> names;
   unsigned counter = 0;
 };
@@ -148,6 +211,7 @@ LogicalResult Emitter::emitOp(Operation &op) {
   Type type = op.getResult(0).getType();
   std::string cType = type.isF32()        ? "float"
                       : type.isInteger(1) ? "bool"
+                      : narrow            ? "int"
                                           : "long long";
   llvm::SmallVector<std::string> in;
   for (Value operand : op.getOperands()) {
@@ -171,7 +235,7 @@ LogicalResult Emitter::emitOp(Operation &op) {
             if (auto i = dyn_cast<IntegerAttr>(constant.getValue()))
               return type.isInteger(1)
                          ? std::string(i.getInt() ? "true" : "false")
-                         : literal(i.getInt());
+                         : literal(i.getInt(), narrow);
             if (auto f = dyn_cast<FloatAttr>(constant.getValue()))
               return floatLiteral(f.getValueAsDouble());
             return std::nullopt;
@@ -181,10 +245,12 @@ LogicalResult Emitter::emitOp(Operation &op) {
           .Case([&](arith::MulIOp) { return binary("*"); })
           .Case([&](arith::FloorDivSIOp) { return call("lace_floordiv"); })
           .Case([&](arith::DivSIOp) {
-            return "(" + in[1] + " == 0 ? 0LL : " + binary("/") + ")";
+            return "(" + in[1] + " == 0 ? " + literal(0, narrow) + " : " +
+                   binary("/") + ")";
           })
           .Case([&](arith::RemSIOp) {
-            return "(" + in[1] + " == 0 ? 0LL : " + binary("%") + ")";
+            return "(" + in[1] + " == 0 ? " + literal(0, narrow) + " : " +
+                   binary("%") + ")";
           })
           .Case([&](arith::MinSIOp) {
             return "(" + in[0] + " < " + in[1] + " ? " + in[0] + " : " + in[1] +
@@ -280,7 +346,7 @@ FailureOr<std::string> Emitter::scalar(Value value) {
     if (auto i = dyn_cast<IntegerAttr>(constant.getValue()))
       return value.getType().isInteger(1)
                  ? std::string(i.getInt() ? "true" : "false")
-                 : literal(i.getInt());
+                 : literal(i.getInt(), narrow);
     if (auto f = dyn_cast<FloatAttr>(constant.getValue()))
       return floatLiteral(f.getValueAsDouble());
   }
@@ -313,7 +379,15 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
     FailureOr<std::string> y = sub(b);
     if (failed(y))
       return failure();
+    // Both sides are pure: `|` and `&` evaluate both without a branch
+    // (ptxas if-converts the mask of a tile), except before BigBird's
+    // generator, which is worth skipping when the left side decides.
     std::string text = fmt;
+    if (y->find("lace_random_live(") == std::string::npos) {
+      for (auto [logical, bitwise] : {std::pair{"||", "|"}, {"&&", "&"}})
+        if (std::size_t at = text.find(logical); at != std::string::npos)
+          text.replace(at, 2, bitwise);
+    }
     text.replace(text.find("$a"), 2, *x);
     text.replace(text.find("$b"), 2, *y);
     return text;
@@ -342,25 +416,28 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
               offset = "((lace_floordiv(Q, " + g + ") - lace_floordiv(K, " + g +
                        ")) * " + g + ")";
             }
-            return "(" + offset + " >= -" + after + " && " + offset +
+            return "(" + offset + " >= -" + after + " & " + offset +
                    " <= " + before + ")";
           })
           .Case([&](DilatedOp dilated) -> FailureOr<std::string> {
             std::string m = v(dilated.getDilation());
             std::string steps = "lace_floordiv(" + d + ", " + m + ")";
-            return "(lace_floormod(" + d + ", " + m + ") == 0 && " + steps +
-                   " >= -" + v(dilated.getAfter()) + " && " + steps +
+            return "(lace_floormod(" + d + ", " + m + ") == 0 & " + steps +
+                   " >= -" + v(dilated.getAfter()) + " & " + steps +
                    " <= " + v(dilated.getBefore()) + ")";
           })
+          // Strided and fixed keep `||` before the remainder: skipping it
+          // where the left side decides is cheaper than the branch-free form
+          // (static SASS counts, bench/RESULTS.md).
           .Case([&](StridedOp strided) -> FailureOr<std::string> {
             std::string l = v(strided.getStride());
-            return "(K <= Q && (" + d + " < " + l + " || lace_floormod(" + d +
+            return "(K <= Q & (" + d + " < " + l + " || lace_floormod(" + d +
                    ", " + l + ") == 0))";
           })
           .Case([&](FixedOp fixed) -> FailureOr<std::string> {
             std::string l = v(fixed.getStride());
             std::string c = v(fixed.getSummary());
-            return "(K <= Q && (lace_floordiv(K, " + l +
+            return "(K <= Q & (lace_floordiv(K, " + l +
                    ") == lace_floordiv(Q, " + l + ") || lace_floormod(K, " + l +
                    ") >= " + l + " - " + c + "))";
           })
@@ -368,13 +445,13 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
             auto member = [&](const std::string &x) {
               std::string text = "false";
               for (Value token : global.getTokens())
-                text += " || " + x + " == " + v(token);
+                text += " | " + x + " == " + v(token);
               if (global.getLo())
-                text += " || (" + x + " >= " + v(global.getLo()) + " && " + x +
+                text += " | (" + x + " >= " + v(global.getLo()) + " & " + x +
                         " < " + v(global.getHi()) + ")";
               return "(" + text + ")";
             };
-            return "(" + member("Q") + " || " + member("K") + ")";
+            return "(" + member("Q") + " | " + member("K") + ")";
           })
           .Case([&](RandomOp random) -> FailureOr<std::string> {
             APInt perRow;
@@ -388,11 +465,11 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
             return "lace_random_live((unsigned long long)" +
                    v(random.getSeed()) + ", H, lace_floordiv(Q, " + g +
                    "), lace_floordiv(K, " + g + "), lace_floordiv(" +
-                   literal(seqK) + " + " + g + " - 1, " + g + "), " +
-                   literal(perRow.getSExtValue()) + ")";
+                   literal(seqK, narrow) + " + " + g + " - 1, " + g + "), " +
+                   literal(perRow.getSExtValue(), narrow) + ")";
           })
           .Case([&](PrefixOp prefix) -> FailureOr<std::string> {
-            return "(K < " + v(prefix.getLength()) + " || K <= Q)";
+            return "(K < " + v(prefix.getLength()) + " | K <= Q)";
           })
           .Case([&](PredicateOp predicate) -> FailureOr<std::string> {
             std::string name = "pred" + std::to_string(counter++);
@@ -538,10 +615,10 @@ LogicalResult Emitter::scoreGrad(ScoreOp op) {
   return success();
 }
 
-std::string headCondition(llvm::ArrayRef<int64_t> heads) {
+std::string headCondition(llvm::ArrayRef<int64_t> heads, bool narrow) {
   std::string text;
   for (int64_t head : heads)
-    text += (text.empty() ? "" : " || ") + ("H == " + literal(head));
+    text += (text.empty() ? "" : " || ") + ("H == " + literal(head, narrow));
   return "(" + text + ")";
 }
 
@@ -553,10 +630,13 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
     return module.emitError()
            << "expected a module specialised by lace-specialize";
   int64_t seqK = cast<IntegerAttr>(problem.get("seq_k")).getInt();
+  int64_t seqQ = cast<IntegerAttr>(problem.get("seq_q")).getInt();
+  const bool narrow = fitsInt32(module, seqQ, seqK);
 
   std::string live, liveBranches, score, scoreBranches, grad, gradBranches;
   llvm::raw_string_ostream liveOs(live), scoreOs(score), gradOs(grad);
-  Emitter liveEmitter(liveOs), scoreEmitter(scoreOs), gradEmitter(gradOs);
+  Emitter liveEmitter(liveOs, narrow), scoreEmitter(scoreOs),
+      gradEmitter(gradOs);
   llvm::raw_string_ostream liveBranchOs(liveBranches),
       scoreBranchOs(scoreBranches), gradBranchOs(gradBranches);
   bool hasScore = false;
@@ -567,16 +647,19 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
     FailureOr<std::string> expr = liveEmitter.mask(pattern.getMask(), seqK);
     if (failed(expr))
       return failure();
-    liveBranchOs << "  if " << headCondition(heads.asArrayRef()) << " return "
+    liveBranchOs << "  if " << headCondition(heads.asArrayRef(), narrow)
+                 << " return "
                  << *expr << ";\n";
     if (Value scoreValue = pattern.getScore()) {
       hasScore = true;
-      scoreBranchOs << "  if " << headCondition(heads.asArrayRef()) << " {\n";
+      scoreBranchOs << "  if " << headCondition(heads.asArrayRef(), false)
+                    << " {\n";
       if (failed(scoreEmitter.score(scoreValue.getDefiningOp<ScoreOp>())))
         return failure();
       scoreBranchOs << scoreOs.str() << "  }\n";
       score.clear();
-      gradBranchOs << "  if " << headCondition(heads.asArrayRef()) << " {\n";
+      gradBranchOs << "  if " << headCondition(heads.asArrayRef(), false)
+                   << " {\n";
       if (failed(gradEmitter.scoreGrad(scoreValue.getDefiningOp<ScoreOp>())))
         return failure();
       gradBranchOs << gradOs.str() << "  }\n";
@@ -586,7 +669,9 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
   PatternFunctions functions;
   functions.helpers =
       std::string(kHelpers) + (liveEmitter.usesRandom ? kRandomHelpers : "");
-  functions.liveBody = std::string(kPrelude) + liveOs.str() +
+  functions.narrow = narrow;
+  functions.liveBody = std::string(narrow ? kPrelude32 : kPrelude) +
+                       liveOs.str() +
                        liveBranchOs.str() + "  return false;\n";
   if (hasScore) {
     functions.scoreBody =

@@ -69,7 +69,9 @@ struct FwdTile : SmemTile<typename Traits::Element, Traits::kHeadDim,
 
 /// Sets S to -inf where the key is out of range (k >= seq_k) and, when
 /// kPattern, where Pattern::live is false. Only Partial tiles and the clipped
-/// last column come here.
+/// last column come here. live() runs on every element, out-of-range keys
+/// included (its answer is then unused; same_segment clamps the ids it
+/// reads): without a branch per element ptxas if-converts the tile.
 template <class Tile, class Pattern, bool kPattern>
 __device__ __forceinline__ void
 mask_tile(const LaceFwdParams &p, float (&s)[Tile::kMTiles][Tile::kKeyTiles][4],
@@ -84,7 +86,7 @@ mask_tile(const LaceFwdParams &p, float (&s)[Tile::kMTiles][Tile::kKeyTiles][4],
         const int k = key0 + nt * 8 + (e % 2);
         bool dead = k >= seq_k;
         if constexpr (kPattern)
-          dead = dead || !Pattern::live(p, b, h, q, k);
+          dead = dead | !Pattern::live(p, b, h, q, k);
         if (dead)
           s[mt][nt][e] = -__int_as_float(0x7f800000);
       }

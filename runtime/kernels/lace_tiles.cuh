@@ -54,8 +54,9 @@ struct TileCursor {
 
   int index = 0; ///< run index (runs) or entry index (BSR)
   int index_end = 0;
-  int col_end = 0;    ///< runs: end of the current run (clipped to hi)
-  int lo = 0, hi = 0; ///< the column window
+  int col_end = 0; ///< runs: end of the current run (clipped to hi)
+  int hi = 0;      ///< the column window's end (its start only matters to
+                   ///< the first tile: later ones lie after it)
 
   // The table and the status word are passed to every call rather than
   // kept: kernel parameters need no registers, copies of their addresses
@@ -66,7 +67,6 @@ struct TileCursor {
                                         int layout, int row, int col_lo = 0,
                                         int col_hi = 0x7fffffff) {
     valid = false;
-    lo = col_lo;
     hi = col_hi;
     const long long slot =
         static_cast<long long>(layout) * (table.num_rows + 1) + row;
@@ -82,9 +82,9 @@ struct TileCursor {
     index = begin;
     index_end = end;
     if (runs)
-      enterRun(table, status);
+      enterRun(table, status, col_lo);
     else
-      enterEntry(table, status);
+      enterEntry(table, status, col_lo);
   }
 
   __device__ __forceinline__ void next(const LaceTileTable &table,
@@ -93,16 +93,16 @@ struct TileCursor {
       if (++col < col_end)
         return;
       ++index;
-      enterRun(table, status);
+      enterRun(table, status, 0);
     } else {
       ++index;
-      enterEntry(table, status);
+      enterEntry(table, status, 0);
     }
   }
 
 private:
   __device__ __forceinline__ void enterRun(const LaceTileTable &table,
-                                           int *status) {
+                                           int *status, int lo) {
     valid = false;
     for (; index < index_end; ++index) {
       const int *run = table.runs + 3ll * index;
@@ -125,7 +125,7 @@ private:
   }
 
   __device__ __forceinline__ void enterEntry(const LaceTileTable &table,
-                                             int *status) {
+                                             int *status, int lo) {
     valid = false;
     for (; index < index_end; ++index) {
       const int c = table.bsr_col_idx[index];
@@ -203,43 +203,44 @@ template <class Tile, int Rows> struct TileCopy {
   }
 };
 
-/// Element offsets of a lane's ldmatrix row address in a swizzled tile, for
-/// a lane that reads row `lane_row` (mod 16) and column chunk `lane_chunk`
-/// (0 or 1) of each 16x16 block. The offset of the block at (row r0, k-step
-/// ks), r0 a multiple of 16, is r0 * kHeadDim + fixed(ks) + lane[ks' ]: the
-/// XOR of the swizzle only touches the low bits of the chunk, so
-/// kSwizzle / 2 per-lane registers serve every k-step.
+/// Offsets of a lane's ldmatrix row address in a swizzled tile, for a lane
+/// that reads row `lane_row` (mod 16) and column chunk `lane_chunk` (0 or 1)
+/// of each 16x16 block. The XOR of the swizzle only touches the low bits of
+/// the chunk, so one per-lane register serves every k-step (four per tile
+/// kept one variant per register and spilled at 128 x 64, head dim 128).
 template <class Tile> struct LaneOffsets {
-  static constexpr int kVariants = Tile::kSwizzle > 1 ? Tile::kSwizzle / 2 : 1;
-  int lane[kVariants];
+  static_assert(Tile::kSwizzle >= 2, "rows of an even number of chunks");
+  /// Byte offset of the lane's row with the swizzle's XOR bits of its chunk
+  /// ORed in: a row is a multiple of kSwizzle chunks long, so those bits of
+  /// the row offset are zero and the XOR of any k-step's chunk is one LOP3
+  /// on this one register.
+  unsigned lane;
 
   __device__ __forceinline__ LaneOffsets(int lane_row, int lane_chunk) {
     const int x = lane_chunk ^ (lane_row % Tile::kSwizzle);
-#pragma unroll
-    for (int j = 0; j < kVariants; ++j)
-      lane[j] =
-          (lane_row * Tile::kHeadDim + (((2 * j) ^ x) << 3)) * Tile::kElemBytes;
+    lane = static_cast<unsigned>(lane_row * Tile::kHeadDim * Tile::kElemBytes) |
+           static_cast<unsigned>(x << 4);
   }
 
   /// Byte offset of this lane's address for the 16x16 block at (r0, ks).
   __device__ __forceinline__ unsigned at(int r0, int ks) const {
-    if constexpr (Tile::kSwizzle == 1) {
-      return (r0 * Tile::kHeadDim + ks * 16) * Tile::kElemBytes + lane[0];
-    } else {
-      const int chunk = 2 * ks;
-      return (r0 * Tile::kHeadDim + (chunk & ~(Tile::kSwizzle - 1)) * 8) *
-                 Tile::kElemBytes +
-             lane[(chunk % Tile::kSwizzle) / 2];
-    }
+    const int chunk = 2 * ks;
+    const unsigned block = static_cast<unsigned>(
+        (r0 * Tile::kHeadDim + (chunk & ~(Tile::kSwizzle - 1)) * 8) *
+        Tile::kElemBytes);
+    return block + (lane ^ static_cast<unsigned>((chunk % Tile::kSwizzle) << 4));
   }
 };
 
 /// Do query q and key k lie in the same segment (packed sequences)? The
-/// generated live() of a pattern with `segment` calls this; queries past
-/// seq_q (padding rows of the last tile) read no id.
+/// generated live() of a pattern with `segment` calls this. Positions past
+/// seq_q or seq_k (the padding of the last tiles) are in none; they read the
+/// last token's id instead of branching (no branch per element).
 __device__ __forceinline__ bool same_segment(const LaceFwdParams &p, int q,
                                              int k) {
-  return q < p.seq_q && p.q_segment_ids[q] == p.k_segment_ids[k];
+  const bool in_range = (q < p.seq_q) & (k < p.seq_k);
+  return in_range & (p.q_segment_ids[q < p.seq_q ? q : p.seq_q - 1] ==
+                     p.k_segment_ids[k < p.seq_k ? k : p.seq_k - 1]);
 }
 
 } // namespace lace

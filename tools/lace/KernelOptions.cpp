@@ -11,14 +11,19 @@ namespace lace::tool {
 bool parseKernelOption(std::span<const std::string> args, std::size_t &i,
                        KernelOptions &options, std::string &error) {
   std::string value;
-  if (takeValue(args, i, "--head-dim", value)) {
+  for (auto [flag, field] : {std::pair{"--head-dim", &options.headDim},
+                             {"--warps", &options.warps},
+                             {"--stages", &options.stages}}) {
+    if (!takeValue(args, i, flag, value))
+      continue;
     int number = 0;
     auto [end, status] =
         std::from_chars(value.data(), value.data() + value.size(), number);
     if (status != std::errc() || end != value.data() + value.size() ||
         number <= 0)
-      error = "expected a positive integer for --head-dim, got '" + value + "'";
-    options.headDim = number;
+      error = "expected a positive integer for " + std::string(flag) +
+              ", got '" + value + "'";
+    *field = number;
     return true;
   }
   if (takeValue(args, i, "--dtype", value)) {
@@ -54,6 +59,8 @@ std::unique_ptr<Compiler> planFromOptions(const PatternOptions &pattern,
   options.headDim = kernel.headDim;
   options.tiles.blockM = static_cast<int>(shape.blockM);
   options.tiles.blockN = static_cast<int>(shape.blockN);
+  options.tiles.warps = kernel.warps;
+  options.tiles.stages = kernel.stages;
   // The forward's persistent grid: --ctas, 132 (an H100/H200) by default.
   options.numCtas = static_cast<int>(shape.numCtas);
   Expected<KernelPlan> planned = (*compiler)->plan(

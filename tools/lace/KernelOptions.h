@@ -26,10 +26,12 @@ namespace lace::tool {
 struct KernelOptions {
   int headDim = 64;
   DType dtype = DType::F16;
+  int warps = 0;  ///< --warps; 0: the head dim's default (defaultTiles)
+  int stages = 0; ///< --stages; 0: the default
 };
 
-/// Consumes --head-dim or --dtype at args[i]; false if args[i] is neither.
-/// Malformed values set `error`.
+/// Consumes --head-dim, --dtype, --warps or --stages at args[i]; false if
+/// args[i] is none of them. Malformed values set `error`.
 bool parseKernelOption(std::span<const std::string> args, std::size_t &i,
                        KernelOptions &options, std::string &error);
 

@@ -66,7 +66,7 @@ print the layout only.)",
     Command{"run",
             "FILE --seq N [--seq-k N] [--heads H] [--kv-heads H] [--batch B] "
             "[--head-dim D] [--dtype f16|bf16] [--block-m M] [--block-n N] "
-            "[--ctas C] [--pattern NAME] [--param name=value]... | --bundle "
+            "[--warps W] [--stages S] [--ctas C] [--pattern NAME] [--param name=value]... | --bundle "
             "FILE [--index I]; [--device auto|cuda|emulator] [--seed S] "
             "[--repeat R] [--no-check] [--backward] [--documents N]",
             "run the pattern's kernel on the GPU (or the CPU emulator) on "
@@ -82,6 +82,8 @@ print the layout only.)",
                       --backward (default: 64)
   --dtype f16|bf16    element type (default: f16)
   --block-m M, --block-n N  tile sizes (default: the head dim's)
+  --warps W, --stages S     warps per CTA, cp.async stages (default: the
+                      head dim's; docs/kernels.md has the table)
   --ctas C            persistent CTAs of the forward's schedule (default: 132)
   --pattern NAME      the pattern (default: the file's first)
   --param name=value  override a parameter's default (repeatable)
@@ -124,7 +126,9 @@ print the layout only.)",
   --param name=value  override a parameter's default (repeatable)
   --seq N, --seq-k N, --heads H, --kv-heads H, --batch B, --block-m M,
   --block-n N, --ctas C     the problem (layout, schedule, bundle, kernels)
-  --head-dim D, --dtype f16|bf16  the kernel (default: 64, f16))",
+  --head-dim D, --dtype f16|bf16  the kernel (default: 64, f16)
+  --warps W, --stages S     the kernel's warps per CTA and cp.async stages
+                      (default: the head dim's, docs/kernels.md))",
             "lace compile patterns/causal.lace --emit=cuda --seq 4096 -o "
             "causal.cu",
             lace::tool::runCompile},

@@ -313,6 +313,43 @@ TEST_P(LibraryKernel, BackwardCompilesThroughNvrtcWithoutSpills) {
     }
 }
 
+/// The live body computes in 32 bits exactly when every value it forms is
+/// bounded at plan time: library patterns at 4096 tokens do; a predicate (the
+/// user's own arithmetic), an operand of 2^30 or more, or a sequence that
+/// long keep 64 bits.
+TEST(KernelGenerator, ThirtyTwoBitArithmeticOnlyWhenBounded) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("lace-codegen-narrow-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "narrow.lace")
+      << "pattern window(w: int = 256) { mask = local(before = w, after = 0); "
+         "}\n"
+         "pattern huge_window() { mask = local(before = 1073741824, after = "
+         "0); }\n"
+         "pattern predicate() { mask = (q - k) % 3 == 0; }\n";
+  const std::string file = (dir / "narrow.lace").string();
+  auto narrow = [&](const std::string &name, int64_t seq) {
+    std::unique_ptr<Generated> generated =
+        generate({file, name}, 2, seq, /*small=*/false);
+    return generated->functions.narrow &&
+           generated->functions.liveBody.find("const int Q") !=
+               std::string::npos;
+  };
+  EXPECT_TRUE(narrow("window", 4096));
+  EXPECT_FALSE(narrow("huge_window", 4096));
+  EXPECT_FALSE(narrow("predicate", 4096));
+  EXPECT_FALSE(narrow("window", int64_t{1} << 30));
+  for (const LibraryPattern &library : libraryPatterns()) {
+    std::unique_ptr<Generated> generated =
+        generate(library, 4, 4096, /*small=*/false);
+    const bool hasPredicate = generated->functions.liveBody.find(
+                                  "[&](long long b") != std::string::npos;
+    EXPECT_EQ(generated->functions.narrow, !hasPredicate) << library.name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Library, LibraryKernel,
                          ::testing::ValuesIn(libraryPatterns()),
                          [](const auto &info) { return info.param.name; });

@@ -32,6 +32,9 @@ struct PatternFunctions {
   /// Body of `float score_grad(float s, int b, int h, int q, int k)`, d score
   /// / d s derived from the same IR (for the backward); empty: no score.
   std::string scoreGradBody;
+  /// The live body computes in 32-bit integers (every value it forms is
+  /// known at plan time to stay below 2^31); else in 64 bits.
+  bool narrow = false;
 };
 
 /// The functions of the specialised patterns in `module` (all from one
