@@ -9,7 +9,9 @@
 // moves per m16n8k16 MMA (shared-memory reads and L2->SM loads), computed
 // from the kernel's structure (docs/kernels.md).
 //
-//   lace-kernel-report [--quick]   (--quick: causal only)
+//   lace-kernel-report [--quick | --candidates]
+//     --quick: causal only; --candidates: the tile configurations weighed
+//     against the defaults (kCandidates), f16, for a few patterns
 //
 //===----------------------------------------------------------------------===//
 #include "lace/Compiler.h"
@@ -78,10 +80,65 @@ void bytesPerMma(int headDim, const lace::jit::TileConfig &t) {
               global / mmas);
 }
 
+/// One row of the report: the pattern's forward for `tiles` (zero fields:
+/// the defaults) compiled for each architecture. False on a failure (said
+/// on stderr).
+bool reportPattern(const lace::jit::Nvrtc &nvrtc, lace::Compiler &compiler,
+                   const std::string &name, lace::DType dtype, int headDim,
+                   const lace::jit::TileConfig &tiles,
+                   std::map<std::pair<int, std::string>,
+                            lace::jit::TileConfig> &configs) {
+  lace::PlanOptions options;
+  options.dtype = dtype;
+  options.headDim = headDim;
+  options.tiles = tiles;
+  auto plan = compiler.plan({1, 4, 0, 4096, 0}, options);
+  if (!plan) // patterns whose parameters have no defaults are skipped
+    return true;
+  const lace::jit::TileConfig t = plan->spec.resolvedTiles();
+  char label[32];
+  std::snprintf(label, sizeof label, "%dx%d/%dw", t.blockM, t.blockN, t.warps);
+  configs[{headDim, label}] = t;
+  const std::string source =
+      lace::jit::KernelSource::generate(plan->spec, lace::jit::Pass::Forward);
+  bool ok = true;
+  for (const Arch &arch : kArchs) {
+    auto compiled = nvrtc.compile(source, plan->spec.name, arch.name);
+    if (!compiled) {
+      std::fprintf(stderr, "%s: %s\n", name.c_str(),
+                   compiled.error().str().c_str());
+      ok = false;
+      continue;
+    }
+    const lace::jit::PtxasInfo &info = compiled->ptxasInfo;
+    const int shared = plan->spec.sharedBytes() + info.sharedBytes;
+    const Occupancy o =
+        occupancy(arch, info.registers, plan->spec.threads(), shared);
+    std::printf("%-30s %-5s %4d %-12s %-6s %5d %3d/%-3d %7d %5d %6d  %s\n",
+                name.c_str(), std::string(lace::jit::dtypeName(dtype)).c_str(),
+                headDim, label, arch.name, info.registers, info.spillStores,
+                info.spillLoads, shared, o.ctas, o.ctas * t.warps, o.limit);
+    std::fflush(stdout);
+  }
+  return ok;
+}
+
+/// Tile configurations weighed against the defaults (docs/kernels.md):
+/// FlashAttention-2's two m-tiles per warp, and 8 warps at d 128.
+const std::map<int, std::vector<lace::jit::TileConfig>> kCandidates = {
+    {64, {{0, 0, 0, 0}, {128, 64, 4, 2}, {64, 64, 4, 2}}},
+    {128, {{0, 0, 0, 0}, {128, 64, 4, 2}, {128, 64, 8, 2}, {128, 32, 4, 2}}},
+};
+const char *const kCandidatePatterns[] = {
+    "dense", "causal_attention", "sliding_window", "sparse_transformer_strided",
+    "bigbird", "document_causal"};
+
 } // namespace
 
 int main(int argc, char **argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const bool candidates =
+      argc > 1 && std::strcmp(argv[1], "--candidates") == 0;
   auto nvrtc = lace::jit::Nvrtc::load();
   if (!nvrtc) {
     std::fprintf(stderr, "lace-kernel-report: %s\n",
@@ -98,12 +155,13 @@ int main(int argc, char **argv) {
 
   const auto [major, minor] = (*nvrtc)->version();
   std::printf("forward kernel (persistent entry), NVRTC %d.%d, default "
-              "parameters, seq 4096, 4 heads\n",
-              major, minor);
+              "parameters, seq 4096, 4 heads%s\n",
+              major, minor,
+              candidates ? ", candidate tile configurations" : "");
   std::printf("%-30s %-5s %4s %-12s %-6s %5s %7s %7s %5s %6s  %s\n", "pattern",
               "dtype", "d", "tiles", "arch", "regs", "spills", "smem", "ctas",
               "warps", "limited by");
-  std::map<int, lace::jit::TileConfig> configs;
+  std::map<std::pair<int, std::string>, lace::jit::TileConfig> configs;
   int failures = 0;
   for (const auto &file : files) {
     auto compiler = lace::Compiler::fromFile(file.string());
@@ -112,46 +170,25 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (const std::string &name : (*compiler)->patterns()) {
+      if (candidates &&
+          std::find(std::begin(kCandidatePatterns),
+                    std::end(kCandidatePatterns),
+                    name) == std::end(kCandidatePatterns))
+        continue;
       if (auto error = (*compiler)->select(name))
         return 1;
+      if (candidates) {
+        for (const auto &[headDim, list] : kCandidates)
+          for (const lace::jit::TileConfig &tiles : list)
+            failures += !reportPattern(**nvrtc, **compiler, name,
+                                       lace::DType::F16, headDim, tiles,
+                                       configs);
+        continue;
+      }
       for (const lace::DType dtype : {lace::DType::F16, lace::DType::BF16})
-        for (const int headDim : {64, 128}) {
-          lace::PlanOptions options;
-          options.dtype = dtype;
-          options.headDim = headDim;
-          auto plan = (*compiler)->plan({1, 4, 0, 4096, 0}, options);
-          if (!plan) {
-            // Patterns whose parameters have no defaults are skipped.
-            break;
-          }
-          const lace::jit::TileConfig t = plan->spec.resolvedTiles();
-          configs[headDim] = t;
-          const std::string source = lace::jit::KernelSource::generate(
-              plan->spec, lace::jit::Pass::Forward);
-          for (const Arch &arch : kArchs) {
-            auto compiled =
-                (*nvrtc)->compile(source, plan->spec.name, arch.name);
-            if (!compiled) {
-              std::fprintf(stderr, "%s: %s\n", name.c_str(),
-                           compiled.error().str().c_str());
-              ++failures;
-              continue;
-            }
-            const lace::jit::PtxasInfo &info = compiled->ptxasInfo;
-            const int shared = plan->spec.sharedBytes() + info.sharedBytes;
-            const Occupancy o =
-                occupancy(arch, info.registers, plan->spec.threads(), shared);
-            char tiles[32];
-            std::snprintf(tiles, sizeof tiles, "%dx%d/%dw", t.blockM, t.blockN,
-                          t.warps);
-            std::printf(
-                "%-30s %-5s %4d %-12s %-6s %5d %3d/%-3d %7d %5d %6d  %s\n",
-                name.c_str(), std::string(lace::jit::dtypeName(dtype)).c_str(),
-                headDim, tiles, arch.name, info.registers, info.spillStores,
-                info.spillLoads, shared, o.ctas, o.ctas * t.warps, o.limit);
-            std::fflush(stdout);
-          }
-        }
+        for (const int headDim : {64, 128})
+          failures += !reportPattern(**nvrtc, **compiler, name, dtype,
+                                     headDim, {}, configs);
     }
   }
   std::printf("spills: bytes stored/loaded; smem: dynamic + static bytes per "
@@ -164,7 +201,7 @@ int main(int argc, char **argv) {
               "elements)\n");
   std::printf("%-5s %-9s %5s %8s %12s %12s %12s %12s\n", "dim", "tile", "warps",
               "MMAs", "smem bytes", "smem/MMA", "L2->SM bytes", "L2->SM/MMA");
-  for (const auto &[headDim, t] : configs)
-    bytesPerMma(headDim, t);
+  for (const auto &[key, t] : configs)
+    bytesPerMma(key.first, t);
   return failures ? 1 : 0;
 }

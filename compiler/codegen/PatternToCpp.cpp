@@ -90,6 +90,21 @@ __device__ __noinline__ bool lace_random_live(unsigned long long seed,
     if (chosen[i] == col) return true;
   return false;
 }
+// lace_random_live through the tile's memo (lace::LiveMemo): `site` names
+// the call site, whose seed, block count and per-row count are fixed.
+__device__ __forceinline__ bool lace_random_memo(
+    ::lace::LiveMemo &memo, int site, unsigned long long seed, long long head,
+    long long row, long long col, long long n, long long per_row) {
+  if (memo.site != site || memo.head != head || memo.row != row ||
+      memo.col != col) {
+    memo.site = site;
+    memo.head = (int)head;
+    memo.row = (int)row;
+    memo.col = (int)col;
+    memo.live = lace_random_live(seed, head, row, col, n, per_row);
+  }
+  return memo.live;
+}
 )cpp";
 
 /// An integer literal: `long long`, or `int` in a 32-bit body.
@@ -172,6 +187,7 @@ public:
   /// `const float dN` per float value) as statements ending in `return`.
   LogicalResult scoreGrad(ScoreOp op);
   bool usesRandom = false;
+  int randomSites = 0; ///< random-block tests emitted (memo call sites)
 
 private:
   FailureOr<std::string> scalar(Value value);
@@ -383,7 +399,7 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
     // (ptxas if-converts the mask of a tile), except before BigBird's
     // generator, which is worth skipping when the left side decides.
     std::string text = fmt;
-    if (y->find("lace_random_live(") == std::string::npos) {
+    if (y->find("lace_random_memo(") == std::string::npos) {
       for (auto [logical, bitwise] : {std::pair{"||", "|"}, {"&&", "&"}})
         if (std::size_t at = text.find(logical); at != std::string::npos)
           text.replace(at, 2, bitwise);
@@ -462,8 +478,9 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
                                            "at most 64 random blocks";
             usesRandom = true;
             std::string g = v(random.getGranularity());
-            return "lace_random_live((unsigned long long)" +
-                   v(random.getSeed()) + ", H, lace_floordiv(Q, " + g +
+            return "lace_random_memo(memo, " + std::to_string(randomSites++) +
+                   ", (unsigned long long)" + v(random.getSeed()) +
+                   ", H, lace_floordiv(Q, " + g +
                    "), lace_floordiv(K, " + g + "), lace_floordiv(" +
                    literal(seqK, narrow) + " + " + g + " - 1, " + g + "), " +
                    literal(perRow.getSExtValue(), narrow) + ")";
@@ -631,6 +648,12 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
            << "expected a module specialised by lace-specialize";
   int64_t seqK = cast<IntegerAttr>(problem.get("seq_k")).getInt();
   int64_t seqQ = cast<IntegerAttr>(problem.get("seq_q")).getInt();
+  int64_t numHeads = cast<IntegerAttr>(problem.get("heads")).getInt();
+  bool everyHead = false; ///< one branch for every head: no head test
+  const auto branches =
+      llvm::count_if(module.getOps<PatternOp>(), [](PatternOp pattern) {
+        return pattern->hasAttr("lace.heads");
+      });
   const bool narrow = fitsInt32(module, seqQ, seqK);
 
   std::string live, liveBranches, score, scoreBranches, grad, gradBranches;
@@ -647,9 +670,15 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
     FailureOr<std::string> expr = liveEmitter.mask(pattern.getMask(), seqK);
     if (failed(expr))
       return failure();
-    liveBranchOs << "  if " << headCondition(heads.asArrayRef(), narrow)
-                 << " return "
-                 << *expr << ";\n";
+    // One branch for every head needs no test: a branch per element around
+    // each evaluation keeps the compiler from sharing loads (the segment
+    // ids) and values between the elements of a tile.
+    everyHead = static_cast<int64_t>(heads.size()) == numHeads && branches == 1;
+    if (everyHead)
+      liveBranchOs << "  return " << *expr << ";\n";
+    else
+      liveBranchOs << "  if " << headCondition(heads.asArrayRef(), narrow)
+                   << " return " << *expr << ";\n";
     if (Value scoreValue = pattern.getScore()) {
       hasScore = true;
       scoreBranchOs << "  if " << headCondition(heads.asArrayRef(), false)
@@ -671,8 +700,8 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
       std::string(kHelpers) + (liveEmitter.usesRandom ? kRandomHelpers : "");
   functions.narrow = narrow;
   functions.liveBody = std::string(narrow ? kPrelude32 : kPrelude) +
-                       liveOs.str() +
-                       liveBranchOs.str() + "  return false;\n";
+                       liveOs.str() + liveBranchOs.str() +
+                       (everyHead ? "" : "  return false;\n");
   if (hasScore) {
     functions.scoreBody =
         std::string(kPrelude) + scoreBranchOs.str() + "  return s;\n";

@@ -243,6 +243,8 @@ static void appendUserFunction(std::string &out, const std::string &fileName,
   out += " {\n";
   if (signature.find("LaceFwdParams &p") != std::string_view::npos)
     out += "    (void)p; // read by patterns with `segment`\n";
+  if (signature.find("LiveMemo &memo") != std::string_view::npos)
+    out += "    (void)memo; // used by random-block tests\n";
   out += "#line 1 \"";
   out += label;
   out += "\"\n";
@@ -297,8 +299,14 @@ std::string KernelSource::generate(const KernelSpec &spec, Pass pass) {
          (spec.hasScore() ? "true" : "false") + ";\n";
   appendUserFunction(out, fileName,
                      "bool live(const lace::LaceFwdParams &p, int b, int h, "
-                     "int q, int k)",
+                     "int q, int k, lace::LiveMemo &memo)",
                      spec.liveExpr, spec.liveBody, "lace_pattern_live");
+  // Callers that evaluate one element at a time (the backward).
+  out += "  static __device__ __forceinline__ bool live(const "
+         "lace::LaceFwdParams &p, int b, int h, int q, int k) {\n"
+         "    lace::LiveMemo memo;\n"
+         "    return live(p, b, h, q, k, memo);\n"
+         "  }\n";
   appendUserFunction(out, fileName,
                      "float score(float s, int b, int h, int q, int k)",
                      spec.hasScore() ? spec.scoreExpr : "s", spec.scoreBody,

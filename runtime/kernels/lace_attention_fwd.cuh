@@ -76,6 +76,7 @@ template <class Tile, class Pattern, bool kPattern>
 __device__ __forceinline__ void
 mask_tile(const LaceFwdParams &p, float (&s)[Tile::kMTiles][Tile::kKeyTiles][4],
           int b, int h, int row0, int key0, int seq_k) {
+  LiveMemo memo;
 #pragma unroll
   for (int mt = 0; mt < Tile::kMTiles; ++mt)
 #pragma unroll
@@ -86,7 +87,7 @@ mask_tile(const LaceFwdParams &p, float (&s)[Tile::kMTiles][Tile::kKeyTiles][4],
         const int k = key0 + nt * 8 + (e % 2);
         bool dead = k >= seq_k;
         if constexpr (kPattern)
-          dead = dead | !Pattern::live(p, b, h, q, k);
+          dead = dead | !Pattern::live(p, b, h, q, k, memo);
         if (dead)
           s[mt][nt][e] = -__int_as_float(0x7f800000);
       }

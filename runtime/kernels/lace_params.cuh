@@ -24,6 +24,15 @@ enum : int {
   kStatusBadWorkItem = 8,    ///< a work-list or combine record out of range
 };
 
+/// What live() remembers between the elements of one tile: the last answer
+/// of a random-block test (BigBird), keyed by its call site and block
+/// indices, which most elements of a tile share. The generator then runs
+/// once or twice per tile and thread instead of once per element.
+struct LiveMemo {
+  int site = -1, head = -1, row = -1, col = -1;
+  bool live = false;
+};
+
 /// Ints per record of LaceFwdParams::work_items and ::combines.
 enum : int { kWorkItemFields = 8, kCombineFields = 5 };
 

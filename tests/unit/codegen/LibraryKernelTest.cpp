@@ -134,7 +134,11 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
   std::ofstream(dir / "pattern.cpp")
       << "#include <cmath>\n#define __device__\n#define __forceinline__ "
          "inline\n#define __noinline__ __attribute__((noinline))\n"
+      << "#include \"" LACE_SOURCE_DIR "/runtime/kernels/lace_params.cuh\"\n"
       << generated.functions.helpers
+      // One memo across every call, as a tile's elements share one: the
+      // loop below changes head, row and column under it.
+      << "static lace::LiveMemo memo;\n"
       << "extern \"C\" bool live(int b, int h, int q, int k) {\n"
       << generated.functions.liveBody << "}\n"
       << "extern \"C\" float score(float s, int b, int h, int q, int k) {\n"
