@@ -435,16 +435,17 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
             return "(" + offset + " >= -" + after + " & " + offset +
                    " <= " + before + ")";
           })
+          // Dilated, strided and fixed keep `&&`/`||` around the remainder:
+          // evaluated on every element it cost up to 60 registers more
+          // (dilated) for no fewer instructions (lace-kernel-report,
+          // bench/kernels/sass_counts.py).
           .Case([&](DilatedOp dilated) -> FailureOr<std::string> {
             std::string m = v(dilated.getDilation());
             std::string steps = "lace_floordiv(" + d + ", " + m + ")";
-            return "(lace_floormod(" + d + ", " + m + ") == 0 & " + steps +
+            return "(lace_floormod(" + d + ", " + m + ") == 0 && " + steps +
                    " >= -" + v(dilated.getAfter()) + " & " + steps +
                    " <= " + v(dilated.getBefore()) + ")";
           })
-          // Strided and fixed keep `||` before the remainder: skipping it
-          // where the left side decides is cheaper than the branch-free form
-          // (static SASS counts, bench/RESULTS.md).
           .Case([&](StridedOp strided) -> FailureOr<std::string> {
             std::string l = v(strided.getStride());
             return "(K <= Q & (" + d + " < " + l + " || lace_floormod(" + d +

@@ -26,10 +26,17 @@ std::string_view dtypeName(DType dtype) {
 }
 
 TileConfig defaultTiles(int headDim) {
-  // One 16-row mma tile per warp: two (FlashAttention-2's 128 x 64 with 4
-  // warps at d 64) need about 250 registers and spill under NVRTC.
+  // Measured by `lace-kernel-report [--candidates]` (bench/RESULTS.md):
+  // - d <= 64: FlashAttention-2's 128 x 64 with 4 warps, two 16-row m-tiles
+  //   per warp: 242-255 registers without spills, 2 CTAs (8 warps) per SM,
+  //   160 shared-memory bytes per MMA (288 with one m-tile per warp).
+  // - d <= 128: 64 x 64 with 4 warps, one m-tile per warp: 2 CTAs per SM.
+  //   Two m-tiles (128 x 64, 4 warps) spill 24-332 bytes; 128 x 64 with 8
+  //   warps fits (halving L2 -> SM bytes per MMA) but at 1 CTA per SM, a
+  //   trade only a GPU can judge.
+  // - d 256: 64 x 32 with 4 warps keeps the accumulators within registers.
   if (headDim <= 64)
-    return {128, 64, 8, 2};
+    return {128, 64, 4, 2};
   if (headDim <= 128)
     return {64, 64, 4, 2};
   return {64, 32, 4, 2};

@@ -234,13 +234,7 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
   const TileCopy<Tile, Tile::kBlockN> k_copy(tid, p.k_stride_s);
   const TileCopy<Tile, Tile::kBlockN> v_copy(tid, p.v_stride_s);
   auto issue_kv = [&](int stage, int col) {
-    const int key0 = col * Tile::kBlockN;
-    k_copy.issue(s_k + stage * kTileBytes,
-                 k_src + static_cast<long long>(key0) * p.k_stride_s,
-                 p.seq_k - key0);
-    v_copy.issue(s_v + stage * kTileBytes,
-                 v_src + static_cast<long long>(key0) * p.v_stride_s,
-                 p.seq_k - key0);
+    issue_kv_tile(p, k_copy, v_copy, s_k, s_v, k_src, v_src, stage, col);
   };
 
   // Prologue: Q and dO join the first K/V group (as in the forward).

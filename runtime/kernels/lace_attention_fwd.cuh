@@ -155,13 +155,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   // groups (empty ones included), so the group index of tile t is t.
   auto issue_next = [&](int stage) {
     if (load.valid) {
-      const int key0 = load.col * Tile::kBlockN;
-      k_copy.issue(s_k + stage * kTileBytes,
-                   k_src + static_cast<long long>(key0) * p.k_stride_s,
-                   p.seq_k - key0);
-      v_copy.issue(s_v + stage * kTileBytes,
-                   v_src + static_cast<long long>(key0) * p.v_stride_s,
-                   p.seq_k - key0);
+      issue_kv_tile(p, k_copy, v_copy, s_k, s_v, k_src, v_src, stage,
+                    load.col);
       if (tid == 0) {
         ring[2 * stage] = load.col;
         ring[2 * stage + 1] = load.kind;

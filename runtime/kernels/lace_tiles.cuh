@@ -203,6 +203,27 @@ template <class Tile, int Rows> struct TileCopy {
   }
 };
 
+/// The K and V tiles of k-tile `col` copied into stage `stage` of their
+/// rings (at shared addresses s_k and s_v, kTileBytes apart per stage); rows
+/// past seq_k are zero-filled. The forward and the dq kernel stream K and V
+/// this way.
+template <class Tile, class Element>
+__device__ __forceinline__ void
+issue_kv_tile(const LaceFwdParams &p, const TileCopy<Tile, Tile::kBlockN> &k_copy,
+              const TileCopy<Tile, Tile::kBlockN> &v_copy, unsigned s_k,
+              unsigned s_v, const Element *k_src, const Element *v_src,
+              int stage, int col) {
+  constexpr unsigned kTileBytes =
+      Tile::kBlockN * Tile::kHeadDim * Tile::kElemBytes;
+  const int key0 = col * Tile::kBlockN;
+  k_copy.issue(s_k + stage * kTileBytes,
+               k_src + static_cast<long long>(key0) * p.k_stride_s,
+               p.seq_k - key0);
+  v_copy.issue(s_v + stage * kTileBytes,
+               v_src + static_cast<long long>(key0) * p.v_stride_s,
+               p.seq_k - key0);
+}
+
 /// Offsets of a lane's ldmatrix row address in a swizzled tile, for a lane
 /// that reads row `lane_row` (mod 16) and column chunk `lane_chunk` (0 or 1)
 /// of each 16x16 block. The XOR of the swizzle only touches the low bits of

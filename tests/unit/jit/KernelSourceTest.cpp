@@ -110,10 +110,11 @@ TEST(KernelSpec, DefaultsAndSharedMemory) {
   TileConfig t = spec.resolvedTiles();
   EXPECT_EQ(t.blockM, 128);
   EXPECT_EQ(t.blockN, 64);
-  EXPECT_EQ(t.warps, 8);
+  EXPECT_EQ(t.warps, 4); // two 16-row m-tiles per warp
   EXPECT_EQ(t.stages, 2);
-  EXPECT_EQ(spec.threads(), 256);
-  // Q 128x64 plus 2 stages of K and V 64x64, 2 bytes each.
+  EXPECT_EQ(spec.threads(), 128);
+  // Q 128x64 plus 2 stages of K and V 64x64, 2 bytes each, and the ring of
+  // {column, kind} per stage.
   EXPECT_EQ(spec.sharedBytes(), (128 * 64 + 2 * 2 * 64 * 64) * 2 + 2 * 2 * 4);
   EXPECT_EQ(spec.validate(), "");
 }

@@ -37,9 +37,10 @@ struct TileConfig {
   int stages = 0; ///< cp.async ring depth, 2..4
 };
 
-/// The default tiles for a head dim (zero-spill on sm_80 and sm_90):
-/// d 32, 64: 128 x 64, 8 warps; d 96, 128: 64 x 64, 4 warps;
-/// d 256: 64 x 32, 4 warps; all with 2 stages.
+/// The default tiles for a head dim (zero-spill on sm_80 and sm_90; the
+/// reasons are beside the table in KernelSource.cpp): d 32, 64: 128 x 64,
+/// 4 warps (two m-tiles each); d 96, 128: 64 x 64, 4 warps; d 256: 64 x 32,
+/// 4 warps; all with 2 stages.
 TileConfig defaultTiles(int headDim);
 
 struct KernelSpec {
