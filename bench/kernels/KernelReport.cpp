@@ -83,11 +83,11 @@ void bytesPerMma(int headDim, const lace::jit::TileConfig &t) {
 /// One row of the report: the pattern's forward for `tiles` (zero fields:
 /// the defaults) compiled for each architecture. False on a failure (said
 /// on stderr).
-bool reportPattern(const lace::jit::Nvrtc &nvrtc, lace::Compiler &compiler,
-                   const std::string &name, lace::DType dtype, int headDim,
-                   const lace::jit::TileConfig &tiles,
-                   std::map<std::pair<int, std::string>,
-                            lace::jit::TileConfig> &configs) {
+bool reportPattern(
+    const lace::jit::Nvrtc &nvrtc, lace::Compiler &compiler,
+    const std::string &name, lace::DType dtype, int headDim,
+    const lace::jit::TileConfig &tiles,
+    std::map<std::pair<int, std::string>, lace::jit::TileConfig> &configs) {
   lace::PlanOptions options;
   options.dtype = dtype;
   options.headDim = headDim;
@@ -130,15 +130,15 @@ const std::map<int, std::vector<lace::jit::TileConfig>> kCandidates = {
     {128, {{0, 0, 0, 0}, {128, 64, 4, 2}, {128, 64, 8, 2}, {128, 32, 4, 2}}},
 };
 const char *const kCandidatePatterns[] = {
-    "dense", "causal_attention", "sliding_window", "sparse_transformer_strided",
-    "bigbird", "document_causal"};
+    "dense",          "causal_attention",
+    "sliding_window", "sparse_transformer_strided",
+    "bigbird",        "document_causal"};
 
 } // namespace
 
 int main(int argc, char **argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const bool candidates =
-      argc > 1 && std::strcmp(argv[1], "--candidates") == 0;
+  const bool candidates = argc > 1 && std::strcmp(argv[1], "--candidates") == 0;
   auto nvrtc = lace::jit::Nvrtc::load();
   if (!nvrtc) {
     std::fprintf(stderr, "lace-kernel-report: %s\n",
@@ -170,25 +170,24 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (const std::string &name : (*compiler)->patterns()) {
-      if (candidates &&
-          std::find(std::begin(kCandidatePatterns),
-                    std::end(kCandidatePatterns),
-                    name) == std::end(kCandidatePatterns))
+      if (candidates && std::find(std::begin(kCandidatePatterns),
+                                  std::end(kCandidatePatterns),
+                                  name) == std::end(kCandidatePatterns))
         continue;
       if (auto error = (*compiler)->select(name))
         return 1;
       if (candidates) {
         for (const auto &[headDim, list] : kCandidates)
           for (const lace::jit::TileConfig &tiles : list)
-            failures += !reportPattern(**nvrtc, **compiler, name,
-                                       lace::DType::F16, headDim, tiles,
-                                       configs);
+            failures +=
+                !reportPattern(**nvrtc, **compiler, name, lace::DType::F16,
+                               headDim, tiles, configs);
         continue;
       }
       for (const lace::DType dtype : {lace::DType::F16, lace::DType::BF16})
         for (const int headDim : {64, 128})
-          failures += !reportPattern(**nvrtc, **compiler, name, dtype,
-                                     headDim, {}, configs);
+          failures += !reportPattern(**nvrtc, **compiler, name, dtype, headDim,
+                                     {}, configs);
     }
   }
   std::printf("spills: bytes stored/loaded; smem: dynamic + static bytes per "

@@ -91,7 +91,8 @@ __device__ __noinline__ bool lace_random_live(unsigned long long seed,
   return false;
 }
 // lace_random_live through the tile's memo (lace::LiveMemo): `site` names
-// the call site, whose seed, block count and per-row count are fixed.
+// the call site, whose seed, block count and per-row count are fixed. The
+// key has no batch: a memo lives for one tile, of one (batch, head).
 __device__ __forceinline__ bool lace_random_memo(
     ::lace::LiveMemo &memo, int site, unsigned long long seed, long long head,
     long long row, long long col, long long n, long long per_row) {
@@ -481,9 +482,9 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
             std::string g = v(random.getGranularity());
             return "lace_random_memo(memo, " + std::to_string(randomSites++) +
                    ", (unsigned long long)" + v(random.getSeed()) +
-                   ", H, lace_floordiv(Q, " + g +
-                   "), lace_floordiv(K, " + g + "), lace_floordiv(" +
-                   literal(seqK, narrow) + " + " + g + " - 1, " + g + "), " +
+                   ", H, lace_floordiv(Q, " + g + "), lace_floordiv(K, " + g +
+                   "), lace_floordiv(" + literal(seqK, narrow) + " + " + g +
+                   " - 1, " + g + "), " +
                    literal(perRow.getSExtValue(), narrow) + ")";
           })
           .Case([&](PrefixOp prefix) -> FailureOr<std::string> {
@@ -642,7 +643,8 @@ std::string headCondition(llvm::ArrayRef<int64_t> heads, bool narrow) {
 
 } // namespace
 
-FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
+FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module,
+                                                       bool allowNarrow) {
   auto problem = module->getAttrOfType<DictionaryAttr>("lace.problem");
   if (!problem)
     return module.emitError()
@@ -655,7 +657,7 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module) {
       llvm::count_if(module.getOps<PatternOp>(), [](PatternOp pattern) {
         return pattern->hasAttr("lace.heads");
       });
-  const bool narrow = fitsInt32(module, seqQ, seqK);
+  const bool narrow = allowNarrow && fitsInt32(module, seqQ, seqK);
 
   std::string live, liveBranches, score, scoreBranches, grad, gradBranches;
   llvm::raw_string_ostream liveOs(live), scoreOs(score), gradOs(grad);

@@ -119,7 +119,7 @@ public:
                                const TensorRef &v, const TensorRef &o,
                                float *lse, const SegmentIdsRef &segments,
                                void *stream, float scale) const override {
-    if (auto error = checkArguments(q, k, v, o, segments))
+    if (auto error = checkArguments(q, k, v, o, segments, scale))
       return error;
     return runForward(planTables(plan_), pointers_, q, k, v, o, lse, segments,
                       stream, scale);
@@ -132,7 +132,7 @@ public:
     auto docs = ownDocuments<CudaDocuments>(documents, *this, "forward");
     if (!docs)
       return std::move(docs).error();
-    if (auto error = checkArguments(q, k, v, o, (*docs)->ids))
+    if (auto error = checkArguments(q, k, v, o, (*docs)->ids, scale))
       return error;
     return runForward(documentTables(documents), (*docs)->device.pointers, q, k,
                       v, o, lse, (*docs)->ids, stream, scale);
@@ -164,7 +164,7 @@ public:
   std::optional<Error> backward(const BackwardTensors &t,
                                 const SegmentIdsRef &segments, void *stream,
                                 float scale) const override {
-    if (auto error = checkBackwardArguments(t, segments))
+    if (auto error = checkBackwardArguments(t, segments, scale))
       return error;
     return runBackward(planTables(plan_), pointers_, t, segments, stream,
                        scale);
@@ -176,7 +176,7 @@ public:
     auto docs = ownDocuments<CudaDocuments>(documents, *this, "backward");
     if (!docs)
       return std::move(docs).error();
-    if (auto error = checkBackwardArguments(t, (*docs)->ids))
+    if (auto error = checkBackwardArguments(t, (*docs)->ids, scale))
       return error;
     return runBackward(documentTables(documents), (*docs)->device.pointers, t,
                        (*docs)->ids, stream, scale);

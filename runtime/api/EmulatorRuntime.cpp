@@ -67,7 +67,7 @@ public:
                                const TensorRef &v, const TensorRef &o,
                                float *lse, const SegmentIdsRef &segments,
                                void * /*stream*/, float scale) const override {
-    if (auto error = checkArguments(q, k, v, o, segments))
+    if (auto error = checkArguments(q, k, v, o, segments, scale))
       return error;
     std::lock_guard<std::mutex> lock(workspaceMutex_);
     return runForward(planTables(plan_), workspace_.data(), q, k, v, o, lse,
@@ -81,7 +81,7 @@ public:
     auto docs = ownDocuments<EmulatorDocuments>(documents, *this, "forward");
     if (!docs)
       return std::move(docs).error();
-    if (auto error = checkArguments(q, k, v, o, (*docs)->ids()))
+    if (auto error = checkArguments(q, k, v, o, (*docs)->ids(), scale))
       return error;
     std::lock_guard<std::mutex> lock(workspaceMutex_);
     return runForward(documentTables(documents), (*docs)->workspace.data(), q,
@@ -101,7 +101,7 @@ public:
   std::optional<Error> backward(const BackwardTensors &t,
                                 const SegmentIdsRef &segments,
                                 void * /*stream*/, float scale) const override {
-    if (auto error = checkBackwardArguments(t, segments))
+    if (auto error = checkBackwardArguments(t, segments, scale))
       return error;
     return runBackward(planTables(plan_), t, segments, scale);
   }
@@ -112,7 +112,7 @@ public:
     auto docs = ownDocuments<EmulatorDocuments>(documents, *this, "backward");
     if (!docs)
       return std::move(docs).error();
-    if (auto error = checkBackwardArguments(t, (*docs)->ids()))
+    if (auto error = checkBackwardArguments(t, (*docs)->ids(), scale))
       return error;
     return runBackward(documentTables(documents), t, (*docs)->ids(), scale);
   }

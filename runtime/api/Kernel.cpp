@@ -74,6 +74,16 @@ std::optional<Error> checkTensor(const char *name, const TensorRef &t,
   return std::nullopt;
 }
 
+/// The softmax scale: positive and finite, or 0 for 1/sqrt(head_dim). The
+/// forward takes the row max over raw scores and folds the scale into the
+/// exponent, which is only right for a positive scale.
+std::optional<Error> checkScale(float scale, const std::string &call) {
+  if (scale == 0.f || (scale > 0.f && std::isfinite(scale)))
+    return std::nullopt;
+  return Error(call + ": the softmax scale " + std::to_string(scale) +
+               " is not positive and finite (0 takes 1/sqrt(head_dim))");
+}
+
 std::optional<Error> checkSegments(const KernelPlan &plan,
                                    const SegmentIdsRef &segments,
                                    const std::string &call) {
@@ -92,7 +102,9 @@ std::optional<Error> checkSegments(const KernelPlan &plan,
 std::optional<Error>
 Kernel::checkArguments(const TensorRef &q, const TensorRef &k,
                        const TensorRef &v, const TensorRef &o,
-                       const SegmentIdsRef &segments) const {
+                       const SegmentIdsRef &segments, float scale) const {
+  if (auto error = checkScale(scale, "forward"))
+    return error;
   if (auto error = checkSegments(plan_, segments, "forward"))
     return error;
   const ProblemShape &s = plan_.shape;
@@ -110,8 +122,11 @@ Kernel::checkArguments(const TensorRef &q, const TensorRef &k,
 
 std::optional<Error>
 Kernel::checkBackwardArguments(const BackwardTensors &t,
-                               const SegmentIdsRef &segments) const {
+                               const SegmentIdsRef &segments,
+                               float scale) const {
   const std::string call = "backward";
+  if (auto error = checkScale(scale, call))
+    return error;
   if (!hasBackward())
     return Error(call + ": " + plan_.pattern +
                  " was loaded without its backward kernels: load it with "

@@ -1,7 +1,7 @@
 //===- KernelBundle.cpp - Plans saved for machines without the compiler ---===//
 //
-// Format (version 3), one item per line:
-//   lace-bundle 3
+// Format (version 4: live bodies take a LiveMemo), one item per line:
+//   lace-bundle 4
 //   plans <n>
 //   plan                          then, per plan, in this order:
 //   <key> <value...>              scalars and int lists: "runs <count> v v v"

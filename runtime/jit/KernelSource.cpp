@@ -113,6 +113,20 @@ std::string KernelSpec::validate(Pass pass) const {
     why << "block_n " << t.blockN << " is not a multiple of 16 in [16, 256]; ";
   if (t.stages < 2 || t.stages > 4)
     why << "stages " << t.stages << " is not in [2, 4]; ";
+  // FwdTile's static_asserts, said before compiling (tiles from options).
+  if (t.warps >= 1 && t.warps <= 8 && t.blockM % (16 * t.warps) == 0 &&
+      t.blockN % 8 == 0) {
+    const int forwardAccumulators =
+        t.blockM / t.warps / 16 * (headDim / 8 + t.blockN / 8) * 4;
+    if (forwardAccumulators > 192)
+      why << "block " << t.blockM << "x" << t.blockN << " with " << t.warps
+          << " warps at head dim " << headDim << " needs "
+          << forwardAccumulators
+          << " accumulator registers per thread (at most 192); ";
+  }
+  if (sharedBytes() > 227 * 1024)
+    why << "the forward needs " << sharedBytes()
+        << " bytes of shared memory per CTA (at most 227 KiB); ";
   if (!isIdentifier(name))
     why << "kernel name '" << name << "' is not a C identifier; ";
   if (liveExpr.empty() && liveBody.empty())

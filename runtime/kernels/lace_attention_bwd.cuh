@@ -380,8 +380,8 @@ __device__ __forceinline__ void attention_bwd_dq_item(const LaceBwdParams &bp,
                                         row_delta[mt][e / 2], b, h, q, k);
         }
 
-        // dQ += dS K: dS's accumulators are the A fragment (as P in the
-        // forward); K read transposed is the B fragment (as V in the forward).
+    // dQ += dS K: dS's accumulators are the A fragment (as P in the
+    // forward); K read transposed is the B fragment (as V in the forward).
 #pragma unroll
     for (int kk = 0; kk < Tile::kBlockN / 16; ++kk) {
       unsigned a[kMT][4];
@@ -598,7 +598,7 @@ attention_bwd_dkdv_item(const LaceBwdParams &bp, int b, int kv_head, int col,
                                           s_lse2[kRowsStaged + row_base + r], b,
                                           h, q, k);
           }
-          // Two 16-bit values per store: (key row, query column pair).
+        // Two 16-bit values per store: (key row, query column pair).
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll

@@ -11,7 +11,9 @@
 //
 // Traits (generated): Element (half or __nv_bfloat16), kHeadDim, kBlockM,
 // kBlockN, kWarps, kStages. Pattern (generated): has_score,
-// live(params, b, h, q, k) -> bool, score(s, b, h, q, k) -> float.
+// live(params, b, h, q, k, memo) -> bool (memo: a LiveMemo that lives for
+// one tile), score(s, b, h, q, k) -> float. softmax_scale must be positive
+// (the host checks): the row max is taken over raw scores.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -155,8 +157,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   // groups (empty ones included), so the group index of tile t is t.
   auto issue_next = [&](int stage) {
     if (load.valid) {
-      issue_kv_tile(p, k_copy, v_copy, s_k, s_v, k_src, v_src, stage,
-                    load.col);
+      issue_kv_tile(p, k_copy, v_copy, s_k, s_v, k_src, v_src, stage, load.col);
       if (tid == 0) {
         ring[2 * stage] = load.col;
         ring[2 * stage + 1] = load.kind;
@@ -279,8 +280,11 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         // A row with nothing live so far keeps max -inf; subtracting 0
         // instead keeps 2^(-inf - ...) = 0 and avoids inf - inf.
         const float base = (new_max == neg_inf ? 0.f : new_max) * exp_scale;
-        const float rescale = arch::fast_exp2(
-            fmaf(row_max[mt][half_row], exp_scale, -base));
+        // The old max through the same rounded product as `base`: an
+        // unchanged max rescales by exactly 1 (an FFMA would leave the
+        // product's rounding error, compounding over the row's tiles).
+        const float rescale =
+            arch::fast_exp2(row_max[mt][half_row] * exp_scale - base);
         row_max[mt][half_row] = new_max;
         row_sum[mt][half_row] *= rescale;
 #pragma unroll
@@ -333,7 +337,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
   // Epilogue: O = acc / sum (0 for a row without a live key), LSE = ln(sum
   // of e^s) = (max c + log2(sum)) * ln 2 (-inf for such a row). A whole row
   // stages O in the Q tile's shared memory (Q is dead; the swizzle keeps the
-  // quads' 4-byte writes free of bank conflicts) and then stores it in
+  // quads' 4-byte writes free of bank conflicts at head dims 64, 128 and
+  // 256, two-way at 32 and 96) and then stores it in
   // 16-byte chunks, whole rows per group of threads; a piece of a split row
   // writes O and LSE in fp32 to its workspace slot.
   // Only a piece has a slot (the workspace may be null otherwise).
@@ -372,8 +377,8 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
 #pragma unroll
       for (int dt = 0; dt < kDT; ++dt)
         *reinterpret_cast<unsigned *>(
-            smem + (Tile::offset(r, dt) + 2 * (epi_lane % 4)) *
-                       Tile::kElemBytes) =
+            smem +
+            (Tile::offset(r, dt) + 2 * (epi_lane % 4)) * Tile::kElemBytes) =
             arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
                            acc_o[mt][dt][2 * half_row + 1] * inv);
       if (p.lse != nullptr && lane % 4 == 0 && q < p.seq_q)
@@ -389,10 +394,9 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
       const int r = id / Tile::kChunks, c = id % Tile::kChunks;
       if ((kChunks % Tile::kThreads == 0 || id < kChunks) &&
           q_begin + r < p.seq_q)
-        arch::copy_16(o_dst + static_cast<long long>(q_begin + r) *
-                                  p.o_stride_s +
-                          c * 8,
-                      smem + Tile::offset(r, c) * Tile::kElemBytes);
+        arch::copy_16(
+            o_dst + static_cast<long long>(q_begin + r) * p.o_stride_s + c * 8,
+            smem + Tile::offset(r, c) * Tile::kElemBytes);
     }
   }
   // The next item of a persistent CTA overwrites the Q tile and the ring.

@@ -208,11 +208,10 @@ template <class Tile, int Rows> struct TileCopy {
 /// past seq_k are zero-filled. The forward and the dq kernel stream K and V
 /// this way.
 template <class Tile, class Element>
-__device__ __forceinline__ void
-issue_kv_tile(const LaceFwdParams &p, const TileCopy<Tile, Tile::kBlockN> &k_copy,
-              const TileCopy<Tile, Tile::kBlockN> &v_copy, unsigned s_k,
-              unsigned s_v, const Element *k_src, const Element *v_src,
-              int stage, int col) {
+__device__ __forceinline__ void issue_kv_tile(
+    const LaceFwdParams &p, const TileCopy<Tile, Tile::kBlockN> &k_copy,
+    const TileCopy<Tile, Tile::kBlockN> &v_copy, unsigned s_k, unsigned s_v,
+    const Element *k_src, const Element *v_src, int stage, int col) {
   constexpr unsigned kTileBytes =
       Tile::kBlockN * Tile::kHeadDim * Tile::kElemBytes;
   const int key0 = col * Tile::kBlockN;
@@ -249,7 +248,8 @@ template <class Tile> struct LaneOffsets {
     const unsigned block = static_cast<unsigned>(
         (r0 * Tile::kHeadDim + (chunk & ~(Tile::kSwizzle - 1)) * 8) *
         Tile::kElemBytes);
-    return block + (lane ^ static_cast<unsigned>((chunk % Tile::kSwizzle) << 4));
+    return block +
+           (lane ^ static_cast<unsigned>((chunk % Tile::kSwizzle) << 4));
   }
 };
 

@@ -66,7 +66,8 @@ print the layout only.)",
     Command{"run",
             "FILE --seq N [--seq-k N] [--heads H] [--kv-heads H] [--batch B] "
             "[--head-dim D] [--dtype f16|bf16] [--block-m M] [--block-n N] "
-            "[--warps W] [--stages S] [--ctas C] [--pattern NAME] [--param name=value]... | --bundle "
+            "[--warps W] [--stages S] [--ctas C] [--pattern NAME] [--param "
+            "name=value]... | --bundle "
             "FILE [--index I]; [--device auto|cuda|emulator] [--seed S] "
             "[--repeat R] [--no-check] [--backward] [--documents N]",
             "run the pattern's kernel on the GPU (or the CPU emulator) on "

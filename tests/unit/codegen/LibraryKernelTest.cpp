@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <dlfcn.h>
@@ -52,7 +53,8 @@ struct Generated {
 
 /// Lowers, specialises (heads, seq) and generates the pattern's functions.
 std::unique_ptr<Generated> generate(const LibraryPattern &library,
-                                    int64_t heads, int64_t seq, bool small) {
+                                    int64_t heads, int64_t seq, bool small,
+                                    bool allowNarrow = true) {
   auto generated = std::make_unique<Generated>();
   Generated &out = *generated;
   out.sources = std::make_unique<fe::SourceManager>(out.disk);
@@ -89,7 +91,7 @@ std::unique_ptr<Generated> generate(const LibraryPattern &library,
   pm.addPass(lace::createLaceSpecialize(options));
   EXPECT_TRUE(mlir::succeeded(pm.run(*module)));
   mlir::FailureOr<lace::PatternFunctions> functions =
-      lace::emitPatternFunctions(*module);
+      lace::emitPatternFunctions(*module, allowNarrow);
   EXPECT_TRUE(mlir::succeeded(functions));
   if (mlir::succeeded(functions))
     out.functions = *functions;
@@ -117,86 +119,107 @@ lace::jit::KernelSpec kernelSpec(const lace::PatternFunctions &functions,
 /// interpreter on every element (and every score) of a small problem.
 TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
   constexpr int64_t kHeads = 3, kSeq = 96;
-  std::unique_ptr<Generated> owner =
-      generate(GetParam(), kHeads, kSeq, /*small=*/true);
-  Generated &generated = *owner;
-  if (fe::usesSegments(*generated.program->find(GetParam().name)))
-    GTEST_SKIP() << "segment ids are kernel parameters, which this host "
-                    "harness does not build; LaceEndToEndTests runs these "
-                    "patterns' kernels against the interpreter";
-  ASSERT_TRUE(generated.instance);
-  ASSERT_FALSE(generated.functions.liveBody.empty());
+  // Both integer widths of the live body: 32 bits where the plan allows it
+  // (what kernels get), and the 64-bit form the others keep.
+  for (const bool allowNarrow : {true, false}) {
+    SCOPED_TRACE(allowNarrow ? "32-bit live body allowed" : "64-bit live body");
+    std::unique_ptr<Generated> owner =
+        generate(GetParam(), kHeads, kSeq, /*small=*/true, allowNarrow);
+    Generated &generated = *owner;
+    if (fe::usesSegments(*generated.program->find(GetParam().name)))
+      GTEST_SKIP() << "segment ids are kernel parameters, which this host "
+                      "harness does not build; LaceEndToEndTests runs these "
+                      "patterns' kernels against the interpreter";
+    ASSERT_TRUE(generated.instance);
+    ASSERT_FALSE(generated.functions.liveBody.empty());
 
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      ("lace-codegen-" + std::to_string(getpid()) + "-" + GetParam().name);
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "pattern.cpp")
-      << "#include <cmath>\n#define __device__\n#define __forceinline__ "
-         "inline\n#define __noinline__ __attribute__((noinline))\n"
-      << "#include \"" LACE_SOURCE_DIR "/runtime/kernels/lace_params.cuh\"\n"
-      << generated.functions.helpers
-      // One memo across every call, as a tile's elements share one: the
-      // loop below changes head, row and column under it.
-      << "static lace::LiveMemo memo;\n"
-      << "extern \"C\" bool live(int b, int h, int q, int k) {\n"
-      << generated.functions.liveBody << "}\n"
-      << "extern \"C\" float score(float s, int b, int h, int q, int k) {\n"
-      << (generated.functions.scoreBody.empty() ? "  return s;\n"
-                                                : generated.functions.scoreBody)
-      << "}\n"
-      << "extern \"C\" float score_grad(float s, int b, int h, int q, int k) "
-         "{\n"
-      << (generated.functions.scoreGradBody.empty()
-              ? "  return 1.0f;\n"
-              : generated.functions.scoreGradBody)
-      << "}\n";
-  std::string command =
-      std::string(LACE_HOST_CXX) + " -std=c++17 -O1 -shared -fPIC -o " +
-      (dir / "pattern.so").string() + " " + (dir / "pattern.cpp").string() +
-      " 2> " + (dir / "compile.log").string();
-  ASSERT_EQ(std::system(command.c_str()), 0)
-      << "host compile failed; see " << (dir / "compile.log").string();
-  void *handle = dlopen((dir / "pattern.so").c_str(), RTLD_NOW | RTLD_LOCAL);
-  ASSERT_TRUE(handle) << dlerror();
-  auto live =
-      reinterpret_cast<bool (*)(int, int, int, int)>(dlsym(handle, "live"));
-  auto score = reinterpret_cast<float (*)(float, int, int, int, int)>(
-      dlsym(handle, "score"));
-  auto scoreGrad = reinterpret_cast<float (*)(float, int, int, int, int)>(
-      dlsym(handle, "score_grad"));
-  ASSERT_TRUE(live && score && scoreGrad);
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> raw(-40.0f, 40.0f);
-  int64_t mismatches = 0;
-  for (int64_t h = 0; h < kHeads; ++h)
-    for (int64_t q = 0; q < kSeq; ++q)
-      for (int64_t k = 0; k < kSeq; ++k) {
-        bool expected = generated.instance->mask(0, h, q, k);
-        if (live(0, int(h), int(q), int(k)) != expected && ++mismatches < 5)
-          ADD_FAILURE() << "live(h=" << h << ", q=" << q << ", k=" << k
-                        << ") != interpreter (" << expected << ")";
-        float s = raw(rng);
-        float want = generated.instance->score(s, 0, h, q, k);
-        float got = score(s, 0, int(h), int(q), int(k));
-        if (std::fabs(got - want) > 1e-4f * (1.0f + std::fabs(want)) &&
-            ++mismatches < 5)
-          ADD_FAILURE() << "score(" << s << ", h=" << h << ", q=" << q
-                        << ", k=" << k << ") = " << got << ", expected "
-                        << want;
-        // The backward's derivative, generated from the same IR, against
-        // the interpreter's exact one.
-        const double slope = generated.instance->scoreDerivative(s, 0, h, q, k);
-        const float gotSlope = scoreGrad(s, 0, int(h), int(q), int(k));
-        if (std::fabs(gotSlope - slope) > 1e-4 * (1.0 + std::fabs(slope)) &&
-            ++mismatches < 5)
-          ADD_FAILURE() << "score_grad(" << s << ", h=" << h << ", q=" << q
-                        << ", k=" << k << ") = " << gotSlope << ", expected "
-                        << slope;
-      }
-  EXPECT_EQ(mismatches, 0);
-  dlclose(handle);
-  std::filesystem::remove_all(dir);
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() /
+        ("lace-codegen-" + std::to_string(getpid()) + "-" + GetParam().name +
+         (allowNarrow ? "-32" : "-64"));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "pattern.cpp")
+        << "#include <cmath>\n#define __device__\n#define __forceinline__ "
+           "inline\n#define __noinline__ __attribute__((noinline))\n"
+        << "#include \"" LACE_SOURCE_DIR "/runtime/kernels/lace_params.cuh\"\n"
+        << generated.functions.helpers
+        // One memo across every call, as a tile's elements share one: the
+        // loop below changes head, row and column under it.
+        << "static lace::LiveMemo memo;\n"
+        << "extern \"C\" bool live(int b, int h, int q, int k) {\n"
+        << generated.functions.liveBody << "}\n"
+        << "extern \"C\" float score(float s, int b, int h, int q, int k) {\n"
+        << (generated.functions.scoreBody.empty()
+                ? "  return s;\n"
+                : generated.functions.scoreBody)
+        << "}\n"
+        << "extern \"C\" float score_grad(float s, int b, int h, int q, int k) "
+           "{\n"
+        << (generated.functions.scoreGradBody.empty()
+                ? "  return 1.0f;\n"
+                : generated.functions.scoreGradBody)
+        << "}\n";
+    std::string command =
+        std::string(LACE_HOST_CXX) + " -std=c++17 -O1 -shared -fPIC -o " +
+        (dir / "pattern.so").string() + " " + (dir / "pattern.cpp").string() +
+        " 2> " + (dir / "compile.log").string();
+    ASSERT_EQ(std::system(command.c_str()), 0)
+        << "host compile failed; see " << (dir / "compile.log").string();
+    void *handle = dlopen((dir / "pattern.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_TRUE(handle) << dlerror();
+    auto live =
+        reinterpret_cast<bool (*)(int, int, int, int)>(dlsym(handle, "live"));
+    auto score = reinterpret_cast<float (*)(float, int, int, int, int)>(
+        dlsym(handle, "score"));
+    auto scoreGrad = reinterpret_cast<float (*)(float, int, int, int, int)>(
+        dlsym(handle, "score_grad"));
+    ASSERT_TRUE(live && score && scoreGrad);
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> raw(-40.0f, 40.0f);
+    int64_t mismatches = 0;
+    for (int64_t h = 0; h < kHeads; ++h)
+      for (int64_t q = 0; q < kSeq; ++q)
+        for (int64_t k = 0; k < kSeq; ++k) {
+          bool expected = generated.instance->mask(0, h, q, k);
+          if (live(0, int(h), int(q), int(k)) != expected && ++mismatches < 5)
+            ADD_FAILURE() << "live(h=" << h << ", q=" << q << ", k=" << k
+                          << ") != interpreter (" << expected << ")";
+          float s = raw(rng);
+          float want = generated.instance->score(s, 0, h, q, k);
+          float got = score(s, 0, int(h), int(q), int(k));
+          if (std::fabs(got - want) > 1e-4f * (1.0f + std::fabs(want)) &&
+              ++mismatches < 5)
+            ADD_FAILURE() << "score(" << s << ", h=" << h << ", q=" << q
+                          << ", k=" << k << ") = " << got << ", expected "
+                          << want;
+          // The backward's derivative, generated from the same IR, against
+          // the interpreter's exact one.
+          const double slope =
+              generated.instance->scoreDerivative(s, 0, h, q, k);
+          const float gotSlope = scoreGrad(s, 0, int(h), int(q), int(k));
+          if (std::fabs(gotSlope - slope) > 1e-4 * (1.0 + std::fabs(slope)) &&
+              ++mismatches < 5)
+            ADD_FAILURE() << "score_grad(" << s << ", h=" << h << ", q=" << q
+                          << ", k=" << k << ") = " << gotSlope << ", expected "
+                          << slope;
+        }
+    // The memo again, in an order where head, q-block and k-block change
+    // independently between calls (a stale answer would show here).
+    std::vector<std::array<int, 3>> shuffled;
+    for (int h = 0; h < kHeads; ++h)
+      for (int q = 0; q < kSeq; ++q)
+        for (int k = 0; k < kSeq; ++k)
+          shuffled.push_back({h, q, k});
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    for (const auto &[h, q, k] : shuffled)
+      if (live(0, h, q, k) != generated.instance->mask(0, h, q, k) &&
+          ++mismatches < 5)
+        ADD_FAILURE() << "shuffled: live(h=" << h << ", q=" << q << ", k=" << k
+                      << ") != interpreter";
+    EXPECT_EQ(mismatches, 0);
+    dlclose(handle);
+    std::filesystem::remove_all(dir);
+  }
 }
 
 /// The kernel for the pattern (defaults, 4 heads, 4096 tokens) compiles

@@ -132,6 +132,26 @@ TEST(KernelSpec, ValidateSaysWhatIsWrong) {
   EXPECT_NE(why.find("'1bad'"), std::string::npos) << why;
 }
 
+/// Tiles from options that FwdTile's static_asserts would refuse are said
+/// before compiling: too many accumulators, too much shared memory.
+TEST(KernelSpec, ForwardLimitsAreSaidBeforeCompiling) {
+  KernelSpec spec;
+  spec.headDim = 128;
+  spec.tiles = {64, 64, 1, 2}; // 4 m-tiles of 16 rows x (16 + 8) tiles
+  std::string why = spec.validate();
+  EXPECT_NE(why.find("needs 384 accumulator registers"), std::string::npos)
+      << why;
+  spec.headDim = 256;
+  spec.tiles = {128, 128, 8, 4};
+  why = spec.validate();
+  EXPECT_NE(why.find("bytes of shared memory per CTA (at most 227 KiB)"),
+            std::string::npos)
+      << why;
+  spec.headDim = 128;
+  spec.tiles = {128, 64, 4, 2}; // two m-tiles: 192 accumulators, allowed
+  EXPECT_EQ(spec.validate(), "");
+}
+
 } // namespace
 
 namespace {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <unistd.h>
 
 namespace {
@@ -210,7 +211,20 @@ TEST(Runtime, BadTensorsAreClearErrors) {
   auto null = good;
   null.data = nullptr;
   check(null, "q is null");
+  // The kernel folds the scale into the exponent after the max over raw
+  // scores: only a positive, finite scale (or 0, the default) is right.
+  for (float scale : {-0.125f, std::numeric_limits<float>::infinity(),
+                      std::numeric_limits<float>::quiet_NaN()}) {
+    auto error = (*kernel)->forward(good, good, good, good, nullptr,
+                                    lace::SegmentIdsRef{}, nullptr, scale);
+    ASSERT_TRUE(error) << scale;
+    EXPECT_NE(error->message().find("is not positive and finite"),
+              std::string::npos)
+        << error->message();
+  }
   EXPECT_FALSE((*kernel)->forward(good, good, good, good, nullptr));
+  EXPECT_FALSE((*kernel)->forward(good, good, good, good, nullptr,
+                                  lace::SegmentIdsRef{}, nullptr, 0.125f));
 }
 
 TEST(Runtime, SegmentPatternsNeedTheirIds) {
@@ -446,7 +460,7 @@ TEST(Bundle, DamagedOrForeignFilesAreClearErrors) {
       error("PK\x03\x04zip"),
       "b.lacebundle is not a Lace kernel bundle (no 'lace-bundle' header)");
   EXPECT_NE(error("lace-bundle 2\nplans 0\n")
-                .find("is a version 2 bundle; this runtime reads version 3"),
+                .find("is a version 2 bundle; this runtime reads version 4"),
             std::string::npos);
   EXPECT_NE(error(text.substr(0, text.size() / 2)).find("truncated"),
             std::string::npos);

@@ -41,7 +41,10 @@ struct PatternFunctions {
 /// source pattern). `lace.segment` reads the kernel's segment id tables
 /// through `p` (the live function's LaceFwdParams). Reports unsupported IR
 /// on the op and fails.
-mlir::FailureOr<PatternFunctions> emitPatternFunctions(mlir::ModuleOp module);
+/// `allowNarrow` false keeps the live body in 64-bit integers even where 32
+/// bits are proven enough (tests cover both forms).
+mlir::FailureOr<PatternFunctions> emitPatternFunctions(mlir::ModuleOp module,
+                                                       bool allowNarrow = true);
 
 } // namespace lace
 

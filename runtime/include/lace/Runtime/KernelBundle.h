@@ -26,7 +26,7 @@ namespace lace {
 /// The format version; a reader accepts exactly this one.
 /// 2: transposed layout, score derivative; 3: the forward's work list and
 /// the run-time masks of segment patterns.
-inline constexpr int kBundleVersion = 3;
+inline constexpr int kBundleVersion = 4;
 
 struct BundleSource {
   std::string path; ///< as the compiler loaded it (the main file first)

@@ -248,14 +248,15 @@ protected:
   Kernel(KernelPlan plan, bool fromCache, double compileSeconds)
       : plan_(std::move(plan)), fromCache_(fromCache),
         compileSeconds_(compileSeconds), serial_(nextSerial()) {}
-  /// The shape checks forward() does before any launch.
+  /// The shape and scale checks forward() does before any launch.
   std::optional<Error> checkArguments(const TensorRef &q, const TensorRef &k,
                                       const TensorRef &v, const TensorRef &o,
-                                      const SegmentIdsRef &segments) const;
+                                      const SegmentIdsRef &segments,
+                                      float scale) const;
   /// The checks backward() does before any launch.
-  std::optional<Error>
-  checkBackwardArguments(const BackwardTensors &tensors,
-                         const SegmentIdsRef &segments) const;
+  std::optional<Error> checkBackwardArguments(const BackwardTensors &tensors,
+                                              const SegmentIdsRef &segments,
+                                              float scale) const;
   KernelPlan plan_;
   bool fromCache_ = false;
   double compileSeconds_ = 0;
