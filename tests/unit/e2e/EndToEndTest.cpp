@@ -154,6 +154,36 @@ TEST(RandomEndToEnd, RandomPatternsShapesAndParameters) {
   }
 }
 
+/// A q-tile whose rows have no live key has no tile at all: its work item
+/// loads no Q and writes O = 0 and LSE = -inf (the forward's empty-row
+/// path), at d64's 128-row tiles (row 0) and d128's 64-row tiles (rows 0
+/// and 1); the rows after it run as usual.
+TEST(EdgeCases, QueryTilesWithoutAnyKeyWriteZerosAndMinusInfinity) {
+  auto compiler = lace::Compiler::fromSource(
+      "late.lace", "pattern late_queries() { mask = causal & (q >= 160); }\n");
+  ASSERT_TRUE(compiler) << compiler.error().str();
+  for (int headDim : {64, 128}) {
+    Case c;
+    c.shape = {2, 2, 1, 300, 300};
+    c.headDim = headDim;
+    c.seed = 11 + static_cast<std::uint64_t>(headDim);
+    lace::PlanOptions options;
+    options.headDim = headDim;
+    lace::Expected<lace::KernelPlan> plan = (*compiler)->plan(c.shape, options);
+    ASSERT_TRUE(plan) << plan.error().str();
+    // The case must reach the path: the first q-tile row is empty.
+    const lace::LayoutTables &l = plan->layout;
+    const std::vector<std::int32_t> &offsets =
+        l.form == lace::LayoutTables::Form::BSR ? l.bsrRowPtr : l.rowOffsets;
+    ASSERT_GE(offsets.size(), 2u);
+    EXPECT_EQ(offsets[0], offsets[1]) << "d" << headDim;
+    lace::Agreement a = runCase(**compiler, c);
+    EXPECT_EQ(a.failure, "") << c.describe();
+    std::printf("late_queries %s: out error %.2e, lse error %.2e\n",
+                c.describe().c_str(), a.outError, a.lseError);
+  }
+}
+
 // ---- The checks can fail -------------------------------------------------
 
 /// Plans causal attention and lets `damage` break the plan (its layout or
