@@ -18,20 +18,14 @@ using namespace lace;
 
 namespace {
 
-/// Helpers every body starts with: the language's floor division and
-/// remainder (x / 0 = 0, x % 0 = x) and BigBird's counter-based generator
-/// (docs/language.md), as lambdas so that the body stays self-contained.
-/// The body's first lines: 64-bit copies of the coordinates.
-constexpr const char *kPrelude = R"cpp(
-  const long long Q = q, K = k, B = b, H = h;
-  (void)Q; (void)K; (void)B; (void)H;
-)cpp";
-
-/// The same for a live body in 32-bit arithmetic (see fitsInt32).
-constexpr const char *kPrelude32 = R"cpp(
-  const int Q = q, K = k, B = b, H = h;
-  (void)Q; (void)K; (void)B; (void)H;
-)cpp";
+/// The first lines of every body: copies of the coordinates in the body's
+/// integer type, `int` for a live body in 32-bit arithmetic (fitsInt32),
+/// else `long long`.
+std::string prelude(bool narrow) {
+  return std::string("\n  const ") + (narrow ? "int" : "long long") +
+         " Q = q, K = k, B = b, H = h;\n  (void)Q; (void)K; (void)B; "
+         "(void)H;\n";
+}
 
 /// Helpers at namespace scope: the language's floor division and remainder
 /// (x / 0 = 0, x % 0 = x), and BigBird's counter-based generator
@@ -702,14 +696,13 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module,
   functions.helpers =
       std::string(kHelpers) + (liveEmitter.usesRandom ? kRandomHelpers : "");
   functions.narrow = narrow;
-  functions.liveBody = std::string(narrow ? kPrelude32 : kPrelude) +
-                       liveOs.str() + liveBranchOs.str() +
+  functions.liveBody = prelude(narrow) + liveOs.str() + liveBranchOs.str() +
                        (everyHead ? "" : "  return false;\n");
   if (hasScore) {
     functions.scoreBody =
-        std::string(kPrelude) + scoreBranchOs.str() + "  return s;\n";
+        prelude(false) + scoreBranchOs.str() + "  return s;\n";
     functions.scoreGradBody =
-        std::string(kPrelude) + gradBranchOs.str() + "  return 1.0f;\n";
+        prelude(false) + gradBranchOs.str() + "  return 1.0f;\n";
   }
   return functions;
 }

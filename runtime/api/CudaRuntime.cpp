@@ -47,12 +47,26 @@ struct DeviceTables {
   TablePointers pointers;
 };
 
-/// Uploads `host` into `out` and allocates the workspace of split rows
-/// (`workspaceFloats` floats).
+/// The split rows' workspace of `floats` floats, kept in `buffers`; null
+/// when there is none (no row is split).
+Expected<float *> allocateWorkspace(const cuda::Context &context,
+                                    std::int64_t floats,
+                                    std::vector<cuda::DeviceBuffer> &buffers) {
+  if (floats <= 0)
+    return static_cast<float *>(nullptr);
+  Expected<cuda::DeviceBuffer> workspace = cuda::DeviceBuffer::allocate(
+      context, static_cast<std::size_t>(floats) * sizeof(float));
+  if (!workspace)
+    return std::move(workspace).error().withContext(
+        "allocating the split rows' workspace");
+  buffers.push_back(std::move(*workspace));
+  return static_cast<float *>(buffers.back().get());
+}
+
+/// Uploads `host` into `out` (the workspace is the caller's: see
+/// allocateWorkspace).
 std::optional<Error> uploadTables(const cuda::Context &context,
-                                  const HostTables &host,
-                                  std::int64_t workspaceFloats,
-                                  DeviceTables &out) {
+                                  const HostTables &host, DeviceTables &out) {
   std::optional<Error> failed;
   auto put = [&](const auto &values) {
     using T = typename std::decay_t<decltype(values)>::value_type;
@@ -75,17 +89,7 @@ std::optional<Error> uploadTables(const cuda::Context &context,
   p.ctaOffsets = put(host.schedule->ctaOffsets);
   p.workItems = put(host.schedule->items);
   p.combines = put(host.schedule->combines);
-  if (failed)
-    return failed;
-  if (workspaceFloats > 0) {
-    Expected<cuda::DeviceBuffer> workspace = cuda::DeviceBuffer::allocate(
-        context, static_cast<std::size_t>(workspaceFloats) * sizeof(float));
-    if (!workspace)
-      return std::move(workspace).error();
-    p.workspace = static_cast<float *>(workspace->get());
-    out.buffers.push_back(std::move(*workspace));
-  }
-  return std::nullopt;
+  return failed;
 }
 
 /// Packed documents in device memory: tables, work list, workspace, ids.
@@ -105,13 +109,12 @@ public:
              std::shared_ptr<const LoadedModule> forward,
              std::shared_ptr<const LoadedModule> backward,
              std::shared_ptr<const DeviceTables> tables,
-             std::vector<cuda::DeviceBuffer> workspace)
+             std::vector<cuda::DeviceBuffer> workspace, float *workspacePointer)
       : Kernel(std::move(plan), fromCache, compileSeconds), context_(context),
         forward_(std::move(forward)), backward_(std::move(backward)),
         tables_(std::move(tables)), workspace_(std::move(workspace)),
         pointers_(tables_->pointers) {
-    if (!workspace_.empty())
-      pointers_.workspace = static_cast<float *>(workspace_.front().get());
+    pointers_.workspace = workspacePointer;
   }
 
   using Kernel::forward;
@@ -147,10 +150,15 @@ public:
     if (auto error = context_.setCurrent())
       return std::move(*error);
     auto docs = std::make_shared<CudaDocuments>(*this, *tables);
-    if (auto error = uploadTables(context_, documentTables(*docs),
-                                  workspaceFloats(plan_, docs->schedule()),
-                                  docs->device))
+    if (auto error =
+            uploadTables(context_, documentTables(*docs), docs->device))
       return error->withContext("uploading the documents' layout");
+    auto workspace =
+        allocateWorkspace(context_, workspaceFloats(plan_, docs->schedule()),
+                          docs->device.buffers);
+    if (!workspace)
+      return std::move(workspace).error();
+    docs->device.pointers.workspace = *workspace;
     auto q = upload(context_, tables->qIds, docs->device.buffers);
     if (!q)
       return std::move(q).error().withContext("uploading the segment ids");
@@ -329,17 +337,14 @@ public:
     if (!tables)
       return std::move(tables).error();
     std::vector<cuda::DeviceBuffer> workspace;
-    if (const std::int64_t floats = workspaceFloats(plan, plan.schedule)) {
-      auto buffer = cuda::DeviceBuffer::allocate(
-          context_, static_cast<std::size_t>(floats) * sizeof(float));
-      if (!buffer)
-        return std::move(buffer).error().withContext(
-            "allocating the split rows' workspace of " + plan.pattern);
-      workspace.push_back(std::move(*buffer));
-    }
+    auto workspacePointer = allocateWorkspace(
+        context_, workspaceFloats(plan, plan.schedule), workspace);
+    if (!workspacePointer)
+      return std::move(workspacePointer).error().withContext(plan.pattern);
     auto kernel = std::make_shared<CudaKernel>(
         plan, fromCache, seconds, context_, std::move(*forward),
-        std::move(backward), std::move(*tables), std::move(workspace));
+        std::move(backward), std::move(*tables), std::move(workspace),
+        *workspacePointer);
     return std::shared_ptr<const Kernel>(std::move(kernel));
   }
 
@@ -579,7 +584,7 @@ private:
       return std::move(*error);
     auto tables = std::make_shared<DeviceTables>();
     // No workspace here: these tables are shared, each kernel has its own.
-    if (auto error = uploadTables(context_, planTables(plan), 0, *tables))
+    if (auto error = uploadTables(context_, planTables(plan), *tables))
       return error->withContext("uploading the layout of " + plan.pattern);
     slot = tables;
     return slot;

@@ -202,8 +202,7 @@ std::string ScheduleTables::validate(const ProblemShape &shape,
       return which + ": its row is combined twice";
     combinedRow[static_cast<std::size_t>(row)] = true;
     for (std::int32_t s = c[3]; s < c[3] + c[4]; ++s) {
-      if (merged[static_cast<std::size_t>(s)] ||
-          slotRow[static_cast<std::size_t>(s)] != row)
+      if (slotRow[static_cast<std::size_t>(s)] != row)
         return which + ": slot " + std::to_string(s) +
                " is not a piece of its row";
       merged[static_cast<std::size_t>(s)] = true;

@@ -266,7 +266,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
     else if (clipped_last && col == last_col)
       mask_tile<Tile, Pattern, false>(p, s, b, h, lane_row0, key0, p.seq_k);
 
-    // Online softmax: new max, rescale O and the sums, P = 2^(x - max).
+    // Online softmax: new max, rescale O and the sums, P = 2^(x c - max c).
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -366,11 +366,12 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         float *o_row = p.partial_o + piece_row * Tile::kHeadDim;
 #pragma unroll
         for (int dt = 0; dt < kDT; ++dt) {
-          o_row[dt * 8 + 2 * (lane % 4)] = acc_o[mt][dt][2 * half_row] * inv;
-          o_row[dt * 8 + 2 * (lane % 4) + 1] =
+          o_row[dt * 8 + 2 * (epi_lane % 4)] =
+              acc_o[mt][dt][2 * half_row] * inv;
+          o_row[dt * 8 + 2 * (epi_lane % 4) + 1] =
               acc_o[mt][dt][2 * half_row + 1] * inv;
         }
-        if (lane % 4 == 0)
+        if (epi_lane % 4 == 0)
           p.partial_lse[piece_row] = lse;
         continue;
       }
@@ -381,18 +382,19 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
             (Tile::offset(r, dt) + 2 * (epi_lane % 4)) * Tile::kElemBytes) =
             arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
                            acc_o[mt][dt][2 * half_row + 1] * inv);
-      if (p.lse != nullptr && lane % 4 == 0 && q < p.seq_q)
+      if (p.lse != nullptr && epi_lane % 4 == 0 && q < p.seq_q)
         p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] = lse;
     }
   if (!piece) {
     __syncthreads();
     T *o_dst = static_cast<T *>(p.o) + b * p.o_stride_b + h * p.o_stride_h;
-    constexpr int kChunks = Tile::kBlockM * Tile::kChunks;
+    constexpr int kTileChunks = Tile::kBlockM * Tile::kChunks;
 #pragma unroll
-    for (int i = 0; i < (kChunks + Tile::kThreads - 1) / Tile::kThreads; ++i) {
+    for (int i = 0; i < (kTileChunks + Tile::kThreads - 1) / Tile::kThreads;
+         ++i) {
       const int id = epi_tid + i * Tile::kThreads;
       const int r = id / Tile::kChunks, c = id % Tile::kChunks;
-      if ((kChunks % Tile::kThreads == 0 || id < kChunks) &&
+      if ((kTileChunks % Tile::kThreads == 0 || id < kTileChunks) &&
           q_begin + r < p.seq_q)
         arch::copy_16(
             o_dst + static_cast<long long>(q_begin + r) * p.o_stride_s + c * 8,

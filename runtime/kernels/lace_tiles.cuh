@@ -114,8 +114,8 @@ private:
       }
       if (end <= lo)
         continue; // before the window
-      if (begin >= hi || lo >= hi)
-        return; // runs ascend: nothing more in the window (or none at all)
+      if (begin >= hi)
+        return; // runs ascend: nothing more in the window
       col = begin > lo ? begin : lo;
       col_end = end < hi ? end : hi;
       kind = k;

@@ -56,13 +56,9 @@ int writeOutput(const std::string &path, std::string_view text) {
   return 0;
 }
 
-bool showProgress() {
-  static const bool terminal = ::isatty(STDERR_FILENO) == 1;
-  return terminal;
-}
-
 void progress(const std::string &what) {
-  if (showProgress())
+  static const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  if (terminal)
     std::cerr << "lace: " << what << "...\n";
 }
 

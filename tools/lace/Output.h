@@ -12,11 +12,8 @@ namespace lace::tool {
 /// returns 1 when the file cannot be written; 0 otherwise.
 int writeOutput(const std::string &path, std::string_view text);
 
-/// Whether progress lines go to stderr: only when it is a terminal, so
-/// that scripts and tests see quiet output.
-bool showProgress();
-
-/// "lace: <what>..." on stderr when showProgress().
+/// "lace: <what>..." on stderr, only when it is a terminal, so that scripts
+/// and tests see quiet output.
 void progress(const std::string &what);
 
 } // namespace lace::tool

@@ -6,6 +6,7 @@
 // output of unsplit rows; misuse is a clear error.
 //
 //===----------------------------------------------------------------------===//
+#include "../support/TileOracle.h"
 #include "EndToEndSupport.h"
 
 #include "lace/Runtime/PlanTables.h"
@@ -76,19 +77,8 @@ void expectTilesMatchTheInterpreter(const std::string &pattern,
         tables, tables.headToLayout[static_cast<std::size_t>(h)]);
     for (std::int64_t r = 0; r < blocks.numRows; ++r)
       for (std::int64_t c = 0; c < blocks.numCols; ++c) {
-        bool any = false, all = true;
-        for (std::int64_t q = r * t.blockM;
-             q < std::min(s.seqQ, (r + 1) * t.blockM); ++q)
-          for (std::int64_t k = c * t.blockN;
-               k < std::min(s.seqK, (c + 1) * t.blockN); ++k) {
-            const bool live = instance->mask(0, h, q, k);
-            any |= live;
-            all &= live;
-          }
         const lace::layout::BlockKind expected =
-            !any  ? lace::layout::BlockKind::Empty
-            : all ? lace::layout::BlockKind::Full
-                  : lace::layout::BlockKind::Partial;
+            lace::testing::oracleKind(*instance, h, r, c, t.blockM, t.blockN);
         ASSERT_EQ(blocks.kind(r, c), expected)
             << "head " << h << " tile (" << r << ", " << c << ")";
       }

@@ -13,6 +13,8 @@
 #include "lace/Transforms/LacePasses.h"
 #include "lace/Transforms/LayoutTables.h"
 
+#include "../support/TileOracle.h"
+
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -25,25 +27,11 @@
 
 namespace fe = lace::frontend;
 using lace::layout::BlockKind;
+using lace::testing::oracleKind;
 
 namespace {
 
 constexpr int kTrialsPerPattern = 40;
-
-/// The kind of tile (row, col) of head `head`, from the interpreter.
-BlockKind oracleKind(const fe::Instance &instance, int64_t head, int64_t row,
-                     int64_t col, int64_t blockM, int64_t blockN) {
-  const fe::Shape &shape = instance.shape();
-  int64_t qEnd = std::min(shape.seqQ, (row + 1) * blockM);
-  int64_t kEnd = std::min(shape.seqK, (col + 1) * blockN);
-  bool anyLive = false, anyDead = false;
-  for (int64_t q = row * blockM; q < qEnd; ++q)
-    for (int64_t k = col * blockN; k < kEnd; ++k)
-      (instance.mask(0, head, q, k) ? anyLive : anyDead) = true;
-  return !anyLive  ? BlockKind::Empty
-         : anyDead ? BlockKind::Partial
-                   : BlockKind::Full;
-}
 
 /// A random value for parameter `param`, small enough that the pattern
 /// varies over sequences of a few hundred tokens.
