@@ -366,12 +366,11 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
         float *o_row = p.partial_o + piece_row * Tile::kHeadDim;
 #pragma unroll
         for (int dt = 0; dt < kDT; ++dt) {
-          o_row[dt * 8 + 2 * (epi_lane % 4)] =
-              acc_o[mt][dt][2 * half_row] * inv;
-          o_row[dt * 8 + 2 * (epi_lane % 4) + 1] =
+          o_row[dt * 8 + 2 * (lane % 4)] = acc_o[mt][dt][2 * half_row] * inv;
+          o_row[dt * 8 + 2 * (lane % 4) + 1] =
               acc_o[mt][dt][2 * half_row + 1] * inv;
         }
-        if (epi_lane % 4 == 0)
+        if (lane % 4 == 0)
           p.partial_lse[piece_row] = lse;
         continue;
       }
@@ -382,7 +381,7 @@ __device__ __forceinline__ void attention_fwd_item(const LaceFwdParams &p,
             (Tile::offset(r, dt) + 2 * (epi_lane % 4)) * Tile::kElemBytes) =
             arch::pack2<T>(acc_o[mt][dt][2 * half_row] * inv,
                            acc_o[mt][dt][2 * half_row + 1] * inv);
-      if (p.lse != nullptr && epi_lane % 4 == 0 && q < p.seq_q)
+      if (p.lse != nullptr && lane % 4 == 0 && q < p.seq_q)
         p.lse[b * p.lse_stride_b + h * p.lse_stride_h + q] = lse;
     }
   if (!piece) {
