@@ -204,6 +204,36 @@ Expected<ReferenceOutputs> Compiler::reference(const AttentionInputs &inputs,
   return referenceFor(*pattern, *state_->sources, params_, inputs, scale);
 }
 
+Expected<std::vector<std::uint8_t>>
+Compiler::mask(const ProblemShape &requested,
+               std::span<const std::int32_t> qIds,
+               std::span<const std::int32_t> kIds) const {
+  const fe::Pattern *pattern = state_->program.find(selected_);
+  if (!pattern)
+    return Error("instantiating: no pattern selected");
+  // The instance needs only the shape and the ids of the inputs.
+  AttentionInputs shapeOnly;
+  shapeOnly.shape = requested.resolved();
+  const ProblemShape &shape = shapeOnly.shape;
+  if (std::string why = shape.validate(); !why.empty())
+    return Error("masking " + selected_ + ": " + why);
+  shapeOnly.segmentQ.assign(qIds.begin(), qIds.end());
+  shapeOnly.segmentK.assign(kIds.begin(), kIds.end());
+  auto instance =
+      referenceInstance(*pattern, *state_->sources, params_, shapeOnly);
+  if (!instance)
+    return std::move(instance).error();
+  std::vector<std::uint8_t> live(static_cast<std::size_t>(
+      shape.batch * shape.heads * shape.seqQ * shape.seqK));
+  std::size_t at = 0;
+  for (std::int64_t b = 0; b < shape.batch; ++b)
+    for (std::int64_t h = 0; h < shape.heads; ++h)
+      for (std::int64_t q = 0; q < shape.seqQ; ++q)
+        for (std::int64_t k = 0; k < shape.seqK; ++k)
+          live[at++] = (*instance)->mask(b, h, q, k) ? 1 : 0;
+  return live;
+}
+
 Expected<ReferenceGradients>
 Compiler::referenceBackward(const AttentionInputs &inputs,
                             const std::vector<std::uint16_t> &dout,

@@ -1,7 +1,7 @@
 //===- ShowLayout.cpp - the block-layout half of `lace show` --------------===//
 #include "ShowLayout.h"
 
-#include "LayoutPicture.h"
+#include "lace/Layout/LayoutPicture.h"
 #include "lace/Layout/Classify.h"
 #include "lace/Layout/FieldOfView.h"
 #include "lace/Layout/MaskText.h"
@@ -20,6 +20,9 @@ namespace lace::tool {
 
 using layout::BlockKind;
 using layout::BlockLayout;
+using layout::LayoutPanel;
+using layout::renderAscii;
+using layout::renderSvg;
 
 bool parseLayoutShowOption(std::span<const std::string> args, std::size_t &i,
                            LayoutShowOptions &options, std::string &error) {

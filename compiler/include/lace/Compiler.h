@@ -19,7 +19,9 @@
 #include "lace/Runtime/Error.h"
 #include "lace/Runtime/KernelPlan.h"
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,13 @@ public:
   /// same parameters, masked and scored by the interpreter (Reference.h).
   Expected<ReferenceOutputs> reference(const AttentionInputs &inputs,
                                        float scale = 0.f) const;
+  /// The selected pattern's mask element by element through the
+  /// interpreter, as FlexAttention's create_mask gives it: [batch, heads,
+  /// seq_q, seq_k] bytes, 1 where the key is live. Patterns with `segment`
+  /// take the ids per query token and per key token (empty: the query ids).
+  Expected<std::vector<std::uint8_t>>
+  mask(const ProblemShape &shape, std::span<const std::int32_t> qIds = {},
+       std::span<const std::int32_t> kIds = {}) const;
   /// Its float64 gradients for the upstream gradient `dout` (Reference.h).
   Expected<ReferenceGradients>
   referenceBackward(const AttentionInputs &inputs,

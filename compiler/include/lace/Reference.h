@@ -102,6 +102,13 @@ Expected<ReferenceGradients> referenceBackwardFor(
     const AttentionInputs &inputs, const std::vector<std::uint16_t> &dout,
     float scale = 0.f);
 
+/// The interpreter's instance of `pattern` at the inputs' shape with their
+/// segment ids and these overrides: what referenceFor evaluates.
+Expected<std::unique_ptr<frontend::Instance>> referenceInstance(
+    const frontend::Pattern &pattern, const frontend::SourceManager &sources,
+    const std::vector<std::pair<std::string, std::string>> &params,
+    const AttentionInputs &inputs);
+
 /// The reference for a bundled plan: its pattern is loaded from the .lace
 /// sources the bundle carries, with the bundle's parameters.
 Expected<ReferenceOutputs> referenceForBundle(const BundledPlan &bundled,

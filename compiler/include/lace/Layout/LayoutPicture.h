@@ -1,17 +1,17 @@
 //===- LayoutPicture.h - block layouts as SVG and ASCII pictures ----------===//
-#ifndef LACE_TOOLS_LACE_LAYOUTPICTURE_H
-#define LACE_TOOLS_LACE_LAYOUTPICTURE_H
+#ifndef LACE_LAYOUT_LAYOUTPICTURE_H
+#define LACE_LAYOUT_LAYOUTPICTURE_H
 
 #include "lace/Layout/BlockLayout.h"
 
 #include <string>
 #include <vector>
 
-namespace lace::tool {
+namespace lace::layout {
 
 struct LayoutPanel {
   std::string title; ///< e.g. "heads 0-7"
-  const layout::BlockLayout *layout;
+  const BlockLayout *layout;
 };
 
 /// One panel per distinct head layout, side by side: full, partial and empty
@@ -23,8 +23,8 @@ std::string renderSvg(const std::vector<LayoutPanel> &panels);
 /// '#' full, '+' partial, '.' empty; at most `maxWidth` characters a row
 /// (larger grids are downsampled, a character showing the densest kind of
 /// the tiles it covers).
-std::string renderAscii(const layout::BlockLayout &layout, int maxWidth = 96);
+std::string renderAscii(const BlockLayout &layout, int maxWidth = 96);
 
-} // namespace lace::tool
+} // namespace lace::layout
 
-#endif // LACE_TOOLS_LACE_LAYOUTPICTURE_H
+#endif // LACE_LAYOUT_LAYOUTPICTURE_H

@@ -1,13 +1,11 @@
 //===- LayoutPicture.cpp - block layouts as SVG and ASCII pictures --------===//
-#include "LayoutPicture.h"
+#include "lace/Layout/LayoutPicture.h"
 
 #include <algorithm>
 #include <sstream>
 
-namespace lace::tool {
+namespace lace::layout {
 
-using layout::BlockKind;
-using layout::BlockLayout;
 
 namespace {
 
@@ -114,4 +112,4 @@ std::string renderAscii(const BlockLayout &blocks, int maxWidth) {
   return out;
 }
 
-} // namespace lace::tool
+} // namespace lace::layout
