@@ -62,7 +62,10 @@ def _heads_first(layout):
 
 
 def _capsule(array, name):
-    """A DLPack capsule of `array` (anything with __dlpack__)."""
+    """A DLPack capsule of `array` (anything with __dlpack__); torch tensors
+    are exported detached (the memory is the same)."""
+    if _is_torch(array):
+        array = array.detach()
     export = getattr(array, "__dlpack__", None)
     if export is None:
         raise TypeError(f"{name}: {type(array).__name__} does not support DLPack (__dlpack__)")
@@ -416,13 +419,14 @@ class Kernel:
         (float32). Tensors are in `layout` ('bshd' or 'bhsd'), on the
         kernel's device. Returns out, or (out, lse)."""
         first = _heads_first(layout)
-        b, s, h, _ = _dims(q, layout)
+        inputs = (_capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"))
         if out is None:
             out = _empty(q, tuple(q.shape))
         if lse is None and return_lse:
+            b, s, h, _ = _dims(q, layout)
             lse = _empty(q, (b, h, s), _float32(q))
         self._kernel.forward(
-            _capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), _capsule(out, "out"),
+            *inputs, _capsule(out, "out"),
             None if lse is None else _capsule(lse, "lse"), scale or 0.0, first,
             _stream(q, stream), self._documents_for(documents, segment_ids, cu_seqlens))
         return (out, lse) if lse is not None else out
@@ -433,13 +437,14 @@ class Kernel:
         """dq, dk and dv of the forward that wrote `out` and `lse` for the
         upstream gradient dout (deterministic). Returns (dq, dk, dv)."""
         first = _heads_first(layout)
+        inputs = (_capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), _capsule(out, "out"),
+                  _capsule(lse, "lse"), _capsule(dout, "dout"))
         dq = _empty(q, tuple(q.shape)) if dq is None else dq
         dk = _empty(k, tuple(k.shape)) if dk is None else dk
         dv = _empty(v, tuple(v.shape)) if dv is None else dv
         delta = _empty(q, (max(1, self.backward_workspace_floats),), _float32(q))
         self._kernel.backward(
-            _capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), _capsule(out, "out"),
-            _capsule(lse, "lse"), _capsule(dout, "dout"), _capsule(dq, "dq"),
+            *inputs, _capsule(dq, "dq"),
             _capsule(dk, "dk"), _capsule(dv, "dv"), _capsule(delta, "delta"), scale or 0.0,
             first, _stream(q, stream), self._documents_for(documents, segment_ids, cu_seqlens))
         return dq, dk, dv

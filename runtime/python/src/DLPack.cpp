@@ -109,7 +109,11 @@ TensorView viewOf(const pybind11::handle &capsule, const std::string &name) {
   view.strides.resize(static_cast<std::size_t>(t.ndim));
   std::int64_t compact = 1;
   for (std::int32_t d = t.ndim - 1; d >= 0; --d) {
-    view.strides[static_cast<std::size_t>(d)] = t.strides ? t.strides[d] : compact;
+    // A dimension of extent 1 is never stepped over, and producers write
+    // any stride there (torch writes 1): take the compact one, which the
+    // kernel's alignment checks accept.
+    view.strides[static_cast<std::size_t>(d)] =
+        t.strides && t.shape[d] != 1 ? t.strides[d] : compact;
     compact *= t.shape[d];
   }
   return view;
