@@ -9,6 +9,8 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   clang-19 libclang-rt-19-dev
   libgtest-dev
+  # The Python package, built and tested against Debian's /usr/bin/python3.
+  python3-dev pybind11-dev python3-numpy python3-pytest python3-torch
 )
 
 missing=()

@@ -20,3 +20,24 @@ libraries=$(ldd "$work/app/host_app")
 grep -qF "$work/prefix/lib/liblace.so" <<<"$libraries" ||
   { echo "host_app is not linked against the installed liblace:";
     echo "$libraries"; exit 1; }
+# The Python package, from the prefix alone (the build tree out of sight):
+# it finds the installed liblace and the installed pattern library.
+if [[ -n ${LACE_PYTHON:-} ]]; then
+  site=$(find "$work/prefix" -type d -name site-packages | head -n 1)
+  (cd "$work" && PYTHONPATH="$site" "$LACE_PYTHON" - "$work/prefix" <<'PY'
+import sys
+import lace
+prefix = sys.argv[1]
+assert lace.__file__.startswith(prefix), lace.__file__
+assert lace.PATTERNS_DIR.startswith(prefix), lace.PATTERNS_DIR
+plan = lace.Pattern.library("causal").plan(64, head_dim=64)
+print("python: installed lace plans", plan)
+PY
+  )
+  # Its RUNPATH is relative ($ORIGIN/../../..): compare resolved paths.
+  libraries=$(ldd "$site/lace/"_lace*.so)
+  liblace=$(awk '$1 ~ /^liblace\.so/ { print $3 }' <<<"$libraries")
+  [[ -n $liblace && $(realpath "$liblace") == "$(realpath "$work/prefix/lib")"/liblace.so* ]] ||
+    { echo "lace._lace is not linked against the installed liblace:";
+      echo "$libraries"; exit 1; }
+fi
