@@ -223,8 +223,17 @@ Compiler::mask(const ProblemShape &requested,
       referenceInstance(*pattern, *state_->sources, params_, shapeOnly);
   if (!instance)
     return std::move(instance).error();
-  std::vector<std::uint8_t> live(static_cast<std::size_t>(
-      shape.batch * shape.heads * shape.seqQ * shape.seqK));
+  // One byte an element: refuse what would not fit a laptop rather than
+  // overflow or exhaust memory (the tile layout is the form for big shapes).
+  constexpr double kMaxElements = double(1ll << 32);
+  const double elements = double(shape.batch) * double(shape.heads) *
+                          double(shape.seqQ) * double(shape.seqK);
+  if (elements > kMaxElements)
+    return Error("masking " + selected_ + ": " +
+                 std::to_string(static_cast<long long>(elements)) +
+                 " elements is more than the dense mask allows (2^32); plan "
+                 "the shape for its tile layout instead");
+  std::vector<std::uint8_t> live(static_cast<std::size_t>(elements));
   std::size_t at = 0;
   for (std::int64_t b = 0; b < shape.batch; ++b)
     for (std::int64_t h = 0; h < shape.heads; ++h)

@@ -41,8 +41,8 @@ def test_forward_matches_the_reference(emulator, name, params, heads, kv_heads, 
     assert lse_error(lse, ref_lse) < 1e-3
 
 
-def test_a_strided_view_is_read_in_place(emulator):
-    """Every other head of a wider array: strides, not a copy."""
+def test_a_strided_view_is_read(emulator):
+    """Every other head of a wider array, passed with its strides."""
     pattern = lace.Pattern.library("causal")
     kernel = emulator.load(pattern.plan(128, heads=2, head_dim=64))
     rng = np.random.default_rng(1)
@@ -54,11 +54,16 @@ def test_a_strided_view_is_read_in_place(emulator):
     assert relative_error(out, ref_out) < TOLERANCE
 
 
-def test_scale_is_applied(emulator):
+def small_causal(emulator, seed):
+    """The causal pattern's kernel for one head of 64 tokens, and inputs."""
     pattern = lace.Pattern.library("causal")
     kernel = emulator.load(pattern.plan(64, head_dim=64))
-    rng = np.random.default_rng(2)
-    q, k, v = (random_tensor(rng, (1, 64, 1, 64)) for _ in range(3))
+    rng = np.random.default_rng(seed)
+    return pattern, kernel, [random_tensor(rng, (1, 64, 1, 64)) for _ in range(3)]
+
+
+def test_scale_is_applied(emulator):
+    pattern, kernel, (q, k, v) = small_causal(emulator, 2)
     out = kernel.forward(q, k, v, scale=0.3)
     ref_out, _ = pattern.reference(q, k, v, scale=0.3)
     default_out, _ = pattern.reference(q, k, v)
@@ -109,11 +114,27 @@ def test_packed_documents(emulator, how):
         assert relative_error(got, want) < TOLERANCE
 
 
+def test_query_and_key_ids_can_differ(emulator):
+    """A (q_ids, k_ids) pair: queries and keys split into documents
+    differently, against the reference with the same pair."""
+    pattern = lace.Pattern.library("document")
+    kernel = emulator.load(pattern.plan(128, 160, heads=1, head_dim=64))
+    q_ids = np.repeat([0, 1, 2], [50, 30, 48])
+    k_ids = np.repeat([0, 1, 2], [20, 100, 40])
+    rng = np.random.default_rng(6)
+    q = random_tensor(rng, (1, 128, 1, 64))
+    k, v = random_tensor(rng, (1, 160, 1, 64)), random_tensor(rng, (1, 160, 1, 64))
+    out, lse = kernel.forward(q, k, v, segment_ids=(q_ids, k_ids), return_lse=True)
+    ref_out, ref_lse = pattern.reference(q, k, v, segment_ids=(q_ids, k_ids))
+    assert relative_error(out, ref_out) < TOLERANCE
+    assert lse_error(lse, ref_lse) < 1e-3
+    same_ids_out, _ = pattern.reference(q, k, v, segment_ids=(q_ids, np.repeat([0, 1, 2],
+                                                                              [50, 30, 80])))
+    assert relative_error(ref_out, same_ids_out) > 10 * TOLERANCE  # the k ids matter
+
+
 def test_outputs_can_be_given(emulator):
-    pattern = lace.Pattern.library("causal")
-    kernel = emulator.load(pattern.plan(64, head_dim=64))
-    rng = np.random.default_rng(5)
-    q, k, v = (random_tensor(rng, (1, 64, 1, 64)) for _ in range(3))
+    _, kernel, (q, k, v) = small_causal(emulator, 5)
     out = np.full_like(q, np.nan)
     lse = np.full((1, 1, 64), np.nan, dtype=np.float32)
     result = kernel.forward(q, k, v, out, lse)

@@ -95,13 +95,29 @@ def test_packed_documents_through_autograd(how):
         assert relative_error(got.grad.double(), want.grad) < TOLERANCE
 
 
-def test_non_contiguous_inputs_are_taken():
-    """A q sliced out of a fused qkv projection."""
-    qkv = leaves((1, 64, 3, 2, 64), torch.float16, 13).requires_grad_()
-    q, k, v = qkv.unbind(dim=2)
-    out = lace.torch.attention(q, k, v, "causal")
-    out.sum().backward()
-    assert qkv.grad.shape == qkv.shape and torch.isfinite(qkv.grad).all()
+def test_views_of_a_fused_projection():
+    """q, k and v sliced out of one [b, s, 3, h, d] qkv tensor."""
+    qkv = leaves((1, 64, 3, 2, 64), torch.float16, 13)
+    mine = qkv.clone().requires_grad_()
+    out = lace.torch.attention(*mine.unbind(dim=2), "causal")
+    dout = leaves(out.shape, torch.float16, 18) / 2
+    out.backward(dout)
+    ref = qkv.double().requires_grad_()
+    mask = torch.from_numpy(lace.Pattern.library("causal").mask(64, heads=2))
+    ref_out = dense_attention(*ref.unbind(dim=2), mask, 64 ** -0.5, False)
+    ref_out.backward(dout.double())
+    assert relative_error(out.detach().double(), ref_out.detach()) < TOLERANCE
+    assert relative_error(mine.grad.double(), ref.grad) < TOLERANCE
+
+
+def test_without_gradients_only_the_forward_is_loaded():
+    q, k, v = (leaves((1, 48, 1, 64), torch.float16, seed) for seed in (19, 20, 21))
+    with torch.no_grad():
+        out = lace.torch.attention(q, k, v, "sliding_window", window=9)
+    assert not out.requires_grad
+    mask = torch.from_numpy(lace.Pattern.library("sliding_window", window=9).mask(48))
+    ref = dense_attention(q.double(), k.double(), v.double(), mask, 64 ** -0.5, False)
+    assert relative_error(out.double(), ref) < TOLERANCE
 
 
 def test_operators_are_registered():

@@ -69,7 +69,10 @@ def _capsule(array, name):
     export = getattr(array, "__dlpack__", None)
     if export is None:
         raise TypeError(f"{name}: {type(array).__name__} does not support DLPack (__dlpack__)")
-    return export()
+    try:
+        return export()
+    except BufferError as error:  # numpy: read-only arrays, odd strides
+        raise TypeError(f"{name}: cannot be exported through DLPack: {error}") from None
 
 
 def _dims(array, layout):
@@ -124,17 +127,6 @@ def _stream(array, stream):
     return 0
 
 
-def _device_of(array):
-    """('cpu', 0) or ('cuda', n) from the array's DLPack device."""
-    kind, index = array.__dlpack_device__()
-    kind = int(kind)
-    if kind == 1:
-        return ("cpu", 0)
-    if kind == 2:
-        return ("cuda", int(index))
-    raise Error(f"tensors on DLPack device type {kind} are not supported (cpu or cuda)")
-
-
 def _ids(values):
     """A list of ints from a list, numpy array or torch tensor (any device)."""
     if values is None:
@@ -161,6 +153,9 @@ class Pattern:
         self._compiler = compiler
         self._source = source  # what identifies the text: path or text itself
         self._params = {}
+        # The compiler runs with the GIL released: one call at a time per
+        # pattern, so that set()/select() on another thread cannot race it.
+        self._lock = threading.RLock()
         if pattern is not None:
             self.select(pattern)
         if params:
@@ -198,19 +193,22 @@ class Pattern:
 
     @property
     def params(self):
+        """The parameters set, as the text the compiler reads."""
         return dict(self._params)
 
     def select(self, name):
-        self._compiler.select(name)
-        for key, value in self._params.items():
-            self._compiler.set_param(key, value)
+        with self._lock:
+            self._compiler.select(name)
+            for key, value in self._params.items():
+                self._compiler.set_param(key, value)
         return self
 
     def set(self, **params):
         """Sets parameters of the selected pattern (checked when planning)."""
-        for key, value in params.items():
-            self._params[key] = _param_text(value)
-            self._compiler.set_param(key, self._params[key])
+        with self._lock:
+            for key, value in params.items():
+                self._params[key] = _param_text(value)
+                self._compiler.set_param(key, self._params[key])
         return self
 
     def with_params(self, **params):
@@ -235,10 +233,13 @@ class Pattern:
              split_factor=1.0):
         """Runs the compiler for one shape: the block layout, the schedule and
         the kernel's source. Tile fields left 0 take the head dim's defaults."""
-        return Plan(self._compiler.plan(
-            batch=batch, heads=heads, kv_heads=kv_heads or 0, seq_q=seq_q, seq_k=seq_k or 0,
-            dtype=str(dtype).replace("torch.", ""), head_dim=head_dim, block_m=block_m,
-            block_n=block_n, warps=warps, stages=stages, ctas=ctas, split_factor=split_factor))
+        with self._lock:
+            plan = self._compiler.plan(
+                batch=batch, heads=heads, kv_heads=kv_heads or 0, seq_q=seq_q,
+                seq_k=seq_k or 0, dtype=str(dtype).replace("torch.", ""), head_dim=head_dim,
+                block_m=block_m, block_n=block_n, warps=warps, stages=stages, ctas=ctas,
+                split_factor=split_factor)
+        return Plan(plan)
 
     def field_of_view(self, seq, *, block=64, heads=1):
         """Per distinct head layout at `block` x `block` tiles: the layers
@@ -250,7 +251,9 @@ class Pattern:
         """The mask element by element (the interpreter, the definition of
         the pattern): a numpy bool array [batch, heads, seq_q, seq_k]."""
         q_ids, k_ids = _pair(segment_ids) if segment_ids is not None else (None, None)
-        return self._compiler.mask(batch, heads, seq_q, seq_k or 0, q_ids, k_ids).astype(bool)
+        with self._lock:
+            live = self._compiler.mask(batch, heads, seq_q, seq_k or 0, q_ids, k_ids)
+        return live.view(bool)
 
     def reference(self, q, k, v, *, scale=None, layout="bshd", segment_ids=None):
         """Dense float64 attention on host arrays (float16/bfloat16), masked
@@ -259,18 +262,20 @@ class Pattern:
         against."""
         first = _heads_first(layout)
         q_ids, k_ids = _pair(segment_ids) if segment_ids is not None else (None, None)
-        o, lse = self._compiler.reference(
-            _capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), scale or 0.0, first,
-            q_ids, k_ids)
+        with self._lock:
+            o, lse = self._compiler.reference(
+                _capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), scale or 0.0, first,
+                q_ids, k_ids)
         return (o.transpose(0, 2, 1, 3) if first else o), lse
 
     def reference_backward(self, q, k, v, dout, *, scale=None, layout="bshd", segment_ids=None):
         """The reference's float64 gradients (dq, dk, dv) for upstream dout."""
         first = _heads_first(layout)
         q_ids, k_ids = _pair(segment_ids) if segment_ids is not None else (None, None)
-        grads = self._compiler.reference_backward(
-            _capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), _capsule(dout, "dout"),
-            scale or 0.0, first, q_ids, k_ids)
+        with self._lock:
+            grads = self._compiler.reference_backward(
+                _capsule(q, "q"), _capsule(k, "k"), _capsule(v, "v"), _capsule(dout, "dout"),
+                scale or 0.0, first, q_ids, k_ids)
         return tuple(g.transpose(0, 2, 1, 3) for g in grads) if first else grads
 
     def __repr__(self):
@@ -443,6 +448,12 @@ class Kernel:
         dk = _empty(k, tuple(k.shape)) if dk is None else dk
         dv = _empty(v, tuple(v.shape)) if dv is None else dv
         delta = _empty(q, (max(1, self.backward_workspace_floats),), _float32(q))
+        if stream is not None and _is_torch(delta) and delta.is_cuda:
+            # torch may reuse the workspace once this returns: not before the
+            # kernel on `stream` is done with it.
+            import torch
+
+            delta.record_stream(torch.cuda.ExternalStream(int(stream), device=delta.device))
         self._kernel.backward(
             *inputs, _capsule(dq, "dq"),
             _capsule(dk, "dk"), _capsule(dv, "dv"), _capsule(delta, "delta"), scale or 0.0,
@@ -509,22 +520,30 @@ def load(plan, device="cpu", backward=False):
 
 
 _kernels = {}
+_kernel_locks = {}
 _kernels_lock = threading.Lock()
 
 
 def kernel_for(pattern, *, batch, heads, kv_heads, seq_q, seq_k, head_dim, dtype, device,
                backward=False, **options):
     """The kernel of `pattern` at this shape on `device`, planned and loaded
-    once per process (a kernel loaded with its backward serves both)."""
+    once per process (a kernel loaded with its backward serves both). A
+    compile holds up only the callers that wait for the same kernel."""
     key = (pattern.key, batch, heads, kv_heads, seq_q, seq_k, head_dim, str(dtype),
            _parse_device(device), tuple(sorted(options.items())))
     with _kernels_lock:
+        kernel = _kernels.get(key)
+        if kernel is not None and (kernel.has_backward or not backward):
+            return kernel
+        lock = _kernel_locks.setdefault(key, threading.Lock())
+    with lock:
         kernel = _kernels.get(key)
         if kernel is None or (backward and not kernel.has_backward):
             plan = pattern.plan(seq_q, seq_k, batch=batch, heads=heads, kv_heads=kv_heads,
                                 head_dim=head_dim, dtype=dtype, **options)
             kernel = load(plan, device, backward)
-            _kernels[key] = kernel
+            with _kernels_lock:
+                _kernels[key] = kernel
         return kernel
 
 

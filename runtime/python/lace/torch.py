@@ -5,18 +5,22 @@
     out.sum().backward()
 
 q is [batch, seq, heads, dim] ('bshd', Lace's layout) or, with
-layout='bhsd', [batch, heads, seq, dim] (FlexAttention's and SDPA's); the
-layout is read by stride and nothing is copied when the strides suit the
-kernel. k and v may have fewer heads (GQA/MQA). CPU tensors run on the
+layout='bhsd', [batch, heads, seq, dim] (FlexAttention's and SDPA's). The
+layout argument says which (it cannot be told from the shape); the kernel
+then reads the tensors through their strides, with no copy when the strides
+suit it. k and v may have fewer heads (GQA/MQA). CPU tensors run on the
 emulator, CUDA tensors on their device.
 
 The kernels are registered as the custom operators torch.ops.lace.forward
 and torch.ops.lace.backward: with torch >= 2.4 through
-torch.library.custom_op with fake (meta) implementations, so that
-torch.compile traces through them without a graph break; with older torch
-(Debian bookworm's 1.13) through torch.library.Library.
+torch.library.custom_op with fake (meta) implementations, which is what
+torch.compile needs to treat them as opaque operators; with older torch
+(Debian bookworm's 1.13, which has no torch.compile) through
+torch.library.Library. Only the second is exercised by the tests here.
 """
 
+import collections
+import os
 import threading
 from typing import Optional, Tuple
 
@@ -71,14 +75,34 @@ def _kernel_ready(t):
     return t.contiguous()
 
 
+_documents_cache = collections.OrderedDict()
+_documents_lock = threading.Lock()
+_DOCUMENTS_KEPT = 16
+
+
 def _documents(kernel, q_ids, k_ids, varlen):
+    """The exact layout of these ids for `kernel`, built once: every layer's
+    forward and backward of one batch share it (most recently used kept)."""
     if q_ids is None:
         return None
-    q = q_ids.tolist()
-    k = k_ids.tolist() if k_ids is not None else None
+    q = tuple(q_ids.tolist())
+    k = tuple(k_ids.tolist()) if k_ids is not None else None
+    key = (id(kernel), varlen, q, k)
+    with _documents_lock:
+        if key in _documents_cache:
+            _documents_cache.move_to_end(key)
+            return _documents_cache[key][1]
+    ids = (list(q), list(k)) if k is not None else list(q)  # a tuple means (q, k)
     if varlen:
-        return kernel.documents(cu_seqlens=(q, k) if k is not None else q)
-    return kernel.documents((q, k) if k is not None else q)
+        documents = kernel.documents(cu_seqlens=ids)
+    else:
+        documents = kernel.documents(ids)
+    with _documents_lock:
+        # The kernel is kept with its documents so that id(kernel) stays its.
+        _documents_cache[key] = (kernel, documents)
+        while len(_documents_cache) > _DOCUMENTS_KEPT:
+            _documents_cache.popitem(last=False)
+    return documents
 
 
 def _forward(q, k, v, q_ids, k_ids, config, scale, heads_first, varlen, backward):
@@ -170,6 +194,7 @@ class _Attention(torch.autograd.Function):
         return out, lse
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, dout, _dlse):
         q, k, v, out, lse, q_ids, k_ids = ctx.saved_tensors
         config, scale, heads_first, varlen = ctx.settings
@@ -178,13 +203,31 @@ class _Attention(torch.autograd.Function):
         return dq, dk, dv, None, None, None, None, None, None, None
 
 
+_patterns = {}
+_patterns_lock = threading.Lock()
+
+
 def _pattern(pattern, params):
+    """The lace.Pattern a call names, loaded once per (pattern, parameters)
+    and file version rather than parsed on every call."""
+    if isinstance(pattern, lace.Pattern) and not params:
+        return pattern
     if isinstance(pattern, lace.Pattern):
-        return pattern.with_params(**params) if params else pattern
-    text = str(pattern)
-    if text.endswith(".lace"):
-        return lace.Pattern.from_file(text, **params)
-    return lace.Pattern.library(text, **params)
+        key = (pattern.key, tuple(sorted(params.items())))
+    else:
+        text = str(pattern)
+        path = text if text.endswith(".lace") else lace.library_path(text)
+        key = (os.path.abspath(path), os.stat(path).st_mtime_ns, tuple(sorted(params.items())))
+    with _patterns_lock:
+        found = _patterns.get(key)
+    if found is None:
+        if isinstance(pattern, lace.Pattern):
+            found = pattern.with_params(**params)
+        else:
+            found = lace.Pattern.from_file(path, **params)
+        with _patterns_lock:
+            found = _patterns.setdefault(key, found)
+    return found
 
 
 def _id_tensor(values, name):

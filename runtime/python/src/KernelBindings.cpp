@@ -80,6 +80,11 @@ float *floats(const KernelHandle &k, py::handle capsule, const char *name,
   return static_cast<float *>(view.data);
 }
 
+std::string segmentsNeeded(const KernelPlan &plan) {
+  return "pattern " + plan.pattern +
+         " uses segment: pass the segment ids (documents)";
+}
+
 std::int64_t lseFloats(const KernelPlan &plan) {
   return plan.shape.batch * plan.shape.heads * plan.shape.seqQ;
 }
@@ -92,14 +97,13 @@ void forward(const KernelHandle &k, py::handle q, py::handle kk, py::handle v,
                   vt = operand(k, v, "v", headsFirst), ot = operand(k, o, "out", headsFirst);
   float *lsePtr =
       lse.is_none() ? nullptr : floats(k, lse, "lse", lseFloats(plan), true);
+  if (!documents && plan.usesSegments)
+    raise(segmentsNeeded(plan));
   auto *streamPtr = reinterpret_cast<void *>(stream);
   py::gil_scoped_release release;
   if (documents)
     check(k.kernel->forward(qt, kt, vt, ot, lsePtr, *documents, streamPtr,
                             scale));
-  else if (plan.usesSegments)
-    raise("pattern " + plan.pattern +
-          " uses segment: pass the segment ids (documents)");
   else
     check(k.kernel->forward(qt, kt, vt, ot, lsePtr, streamPtr, scale));
 }
@@ -122,13 +126,12 @@ void backward(const KernelHandle &k, py::handle q, py::handle kk, py::handle v,
   t.lse = floats(k, lse, "lse", lseFloats(plan), true);
   t.delta = floats(k, delta, "delta", k.kernel->backwardWorkspaceFloats(),
                    false);
+  if (!documents && plan.usesSegments)
+    raise(segmentsNeeded(plan));
   auto *streamPtr = reinterpret_cast<void *>(stream);
   py::gil_scoped_release release;
   if (documents)
     check(k.kernel->backward(t, *documents, streamPtr, scale));
-  else if (plan.usesSegments)
-    raise("pattern " + plan.pattern +
-          " uses segment: pass the segment ids (documents)");
   else
     check(k.kernel->backward(t, SegmentIdsRef{}, streamPtr, scale));
 }
