@@ -130,3 +130,8 @@ def test_the_gil_is_released_while_a_kernel_runs(emulator):
         kernel.forward(q, k, v)
     assert counter.seconds > 0.1
     assert counter.during > 1000, f"{counter.during} steps in {counter.seconds:.2f} s"
+
+
+def test_a_dense_mask_too_large_is_refused():
+    with pytest.raises(lace.Error, match="more than the dense mask allows"):
+        lace.Pattern.library("causal").mask(70000, heads=1)  # 4.9e9 elements
