@@ -119,26 +119,38 @@ std::optional<bool> ConstEvaluator::contains(const Expr &set, std::int64_t v) {
   }
 }
 
+std::optional<Value> ConstEvaluator::checked(const Expr &e,
+                                             ScalarResult result) {
+  switch (result.fault) {
+  case ScalarFault::None:
+    return result.value;
+  case ScalarFault::Overflow:
+    return fail(DiagnosticKind::IntegerOverflow, e,
+                "integer overflow in constant expression, expected a result "
+                "in [-2^63, 2^63)");
+  case ScalarFault::DivisionByZero:
+    if (e.kind == ExprKind::MathCall)
+      return fail(DiagnosticKind::DivisionByZero, e,
+                  "division by zero in constant expression, expected a "
+                  "non-zero head count for 'alibi_slope'");
+    return fail(DiagnosticKind::DivisionByZero, e,
+                std::string("division by zero in constant expression, "
+                            "expected a non-zero divisor for '") +
+                    (e.op == Op::DivInt ? "/" : "%") + "'");
+  case ScalarFault::FloatToInt:
+    return fail(DiagnosticKind::IntegerOverflow, e,
+                "float value does not fit in an int in constant expression");
+  case ScalarFault::NotAnOperator:
+    break;
+  }
+  return std::nullopt;
+}
+
 std::optional<Value> ConstEvaluator::evalUnary(const Expr &e) {
   auto a = eval(e.operand(0));
   if (!a)
     return std::nullopt;
-  switch (e.op) {
-  case Op::NegInt: {
-    auto r = checkedSub(0, a->i);
-    if (!r)
-      return fail(DiagnosticKind::IntegerOverflow, e,
-                  "integer overflow in constant expression, expected a "
-                  "result in [-2^63, 2^63)");
-    return Value::ofInt(*r);
-  }
-  case Op::NegFloat:
-    return Value::ofFloat(-a->f);
-  case Op::NotBool:
-    return Value::ofBool(!a->b);
-  default:
-    return std::nullopt;
-  }
+  return checked(e, unaryOp<Arithmetic::Checked>(e.op, *a));
 }
 
 std::optional<Value> ConstEvaluator::evalBinary(const Expr &e) {
@@ -157,123 +169,19 @@ std::optional<Value> ConstEvaluator::evalBinary(const Expr &e) {
   auto b = eval(e.operand(1));
   if (!b)
     return std::nullopt;
-  auto overflow = [&]() {
-    return fail(DiagnosticKind::IntegerOverflow, e,
-                "integer overflow in constant expression, expected a result "
-                "in [-2^63, 2^63)");
-  };
-  auto checked = [&](std::optional<std::int64_t> r) -> std::optional<Value> {
-    if (!r)
-      return overflow();
-    return Value::ofInt(*r);
-  };
-  switch (e.op) {
-  case Op::AddInt:
-    return checked(checkedAdd(a->i, b->i));
-  case Op::SubInt:
-    return checked(checkedSub(a->i, b->i));
-  case Op::MulInt:
-    return checked(checkedMul(a->i, b->i));
-  case Op::DivInt:
-  case Op::ModInt:
-    if (b->i == 0)
-      return fail(DiagnosticKind::DivisionByZero, e,
-                  std::string("division by zero in constant expression, "
-                              "expected a non-zero divisor for '") +
-                      (e.op == Op::DivInt ? "/" : "%") + "'");
-    if (e.op == Op::DivInt)
-      return checked(checkedFloorDiv(a->i, b->i));
-    return Value::ofInt(floorMod(a->i, b->i));
-  case Op::AddFloat:
-    return Value::ofFloat(a->f + b->f);
-  case Op::SubFloat:
-    return Value::ofFloat(a->f - b->f);
-  case Op::MulFloat:
-    return Value::ofFloat(a->f * b->f);
-  case Op::DivFloat:
-    return Value::ofFloat(a->f / b->f);
-  case Op::EqInt:
-    return Value::ofBool(a->i == b->i);
-  case Op::NeInt:
-    return Value::ofBool(a->i != b->i);
-  case Op::LtInt:
-    return Value::ofBool(a->i < b->i);
-  case Op::LeInt:
-    return Value::ofBool(a->i <= b->i);
-  case Op::GtInt:
-    return Value::ofBool(a->i > b->i);
-  case Op::GeInt:
-    return Value::ofBool(a->i >= b->i);
-  case Op::EqFloat:
-    return Value::ofBool(a->f == b->f);
-  case Op::NeFloat:
-    return Value::ofBool(a->f != b->f);
-  case Op::LtFloat:
-    return Value::ofBool(a->f < b->f);
-  case Op::LeFloat:
-    return Value::ofBool(a->f <= b->f);
-  case Op::GtFloat:
-    return Value::ofBool(a->f > b->f);
-  case Op::GeFloat:
-    return Value::ofBool(a->f >= b->f);
-  case Op::EqBool:
-    return Value::ofBool(a->b == b->b);
-  case Op::NeBool:
-    return Value::ofBool(a->b != b->b);
-  default:
-    return std::nullopt;
-  }
+  return checked(e, binaryOp<Arithmetic::Checked>(e.op, *a, *b));
 }
 
 std::optional<Value> ConstEvaluator::evalMath(const Expr &e) {
-  std::vector<Value> args;
-  for (const ExprPtr &operand : e.operands) {
-    auto v = eval(*operand);
+  Value args[2];
+  for (std::size_t i = 0; i < e.operands.size() && i < 2; ++i) {
+    auto v = eval(*e.operands[i]);
     if (!v)
       return std::nullopt;
-    args.push_back(*v);
+    args[i] = *v;
   }
-  bool isFloat = e.type == Type::Float;
-  switch (e.math) {
-  case MathFunction::Min:
-    return isFloat ? Value::ofFloat(std::fmin(args[0].f, args[1].f))
-                   : Value::ofInt(std::min(args[0].i, args[1].i));
-  case MathFunction::Max:
-    return isFloat ? Value::ofFloat(std::fmax(args[0].f, args[1].f))
-                   : Value::ofInt(std::max(args[0].i, args[1].i));
-  case MathFunction::Abs:
-    if (isFloat)
-      return Value::ofFloat(std::fabs(args[0].f));
-    if (auto r = checkedSub(0, args[0].i); !r)
-      return fail(DiagnosticKind::IntegerOverflow, e,
-                  "integer overflow in constant expression, expected a "
-                  "result in [-2^63, 2^63)");
-    return Value::ofInt(args[0].i < 0 ? -args[0].i : args[0].i);
-  case MathFunction::ToFloat:
-    return Value::ofFloat(static_cast<float>(args[0].i));
-  case MathFunction::ToInt: {
-    auto r = checkedFloatToInt(args[0].f);
-    if (!r)
-      return fail(DiagnosticKind::IntegerOverflow, e,
-                  "float value does not fit in an int in constant expression");
-    return Value::ofInt(*r);
-  }
-  case MathFunction::Tanh:
-    return Value::ofFloat(std::tanh(args[0].f));
-  case MathFunction::Exp:
-    return Value::ofFloat(std::exp(args[0].f));
-  case MathFunction::Log:
-    return Value::ofFloat(std::log(args[0].f));
-  case MathFunction::Sqrt:
-    return Value::ofFloat(std::sqrt(args[0].f));
-  case MathFunction::AlibiSlope:
-    if (args[1].i == 0)
-      return fail(DiagnosticKind::DivisionByZero, e,
-                  "division by zero in constant expression, expected a "
-                  "non-zero head count for 'alibi_slope'");
-    return Value::ofFloat(alibiSlope(args[0].i, args[1].i));
-  }
-  return std::nullopt;
+  return checked(
+      e, mathOp<Arithmetic::Checked>(e.math, e.type == Type::Float, args));
 }
 
 namespace {

@@ -13,6 +13,8 @@
 #include "lace/Frontend/Diagnostics.h"
 #include "lace/Frontend/Semantics.h"
 
+#include "ScalarOps.h"
+
 #include <functional>
 #include <optional>
 #include <vector>
@@ -43,6 +45,8 @@ public:
 private:
   std::optional<Value> fail(DiagnosticKind kind, const Expr &e,
                             std::string message);
+  /// The value of `result`, or its fault reported at `e`.
+  std::optional<Value> checked(const Expr &e, ScalarResult result);
   std::optional<Value> evalUnary(const Expr &e);
   std::optional<Value> evalBinary(const Expr &e);
   std::optional<Value> evalMath(const Expr &e);

@@ -2,6 +2,7 @@
 #include "lace/Frontend/Interpreter.h"
 
 #include "ConstEval.h"
+#include "ScalarOps.h"
 
 #include <algorithm>
 #include <bit>
@@ -729,74 +730,15 @@ Value Instance::eval(const Expr &e, const Element &x) const {
       return Value::ofInt(shape_.seqK);
     }
     return Value{};
-  case ExprKind::Unary: {
-    Value a = eval(e.operand(0), x);
-    switch (e.op) {
-    case Op::NegInt:
-      return Value::ofInt(wrapNeg(a.i));
-    case Op::NegFloat:
-      return Value::ofFloat(-a.f);
-    default:
-      return Value::ofBool(!a.b);
-    }
-  }
+  case ExprKind::Unary:
+    return unaryOp<Arithmetic::Wrapping>(e.op, eval(e.operand(0), x)).value;
   case ExprKind::Binary: {
     if (e.op == Op::AndBool)
       return Value::ofBool(eval(e.operand(0), x).b && eval(e.operand(1), x).b);
     if (e.op == Op::OrBool)
       return Value::ofBool(eval(e.operand(0), x).b || eval(e.operand(1), x).b);
-    Value a = eval(e.operand(0), x);
-    Value b = eval(e.operand(1), x);
-    switch (e.op) {
-    case Op::AddInt:
-      return Value::ofInt(wrapAdd(a.i, b.i));
-    case Op::SubInt:
-      return Value::ofInt(wrapSub(a.i, b.i));
-    case Op::MulInt:
-      return Value::ofInt(wrapMul(a.i, b.i));
-    case Op::DivInt:
-      return Value::ofInt(floorDiv(a.i, b.i));
-    case Op::ModInt:
-      return Value::ofInt(floorMod(a.i, b.i));
-    case Op::AddFloat:
-      return Value::ofFloat(a.f + b.f);
-    case Op::SubFloat:
-      return Value::ofFloat(a.f - b.f);
-    case Op::MulFloat:
-      return Value::ofFloat(a.f * b.f);
-    case Op::DivFloat:
-      return Value::ofFloat(a.f / b.f);
-    case Op::EqInt:
-      return Value::ofBool(a.i == b.i);
-    case Op::NeInt:
-      return Value::ofBool(a.i != b.i);
-    case Op::LtInt:
-      return Value::ofBool(a.i < b.i);
-    case Op::LeInt:
-      return Value::ofBool(a.i <= b.i);
-    case Op::GtInt:
-      return Value::ofBool(a.i > b.i);
-    case Op::GeInt:
-      return Value::ofBool(a.i >= b.i);
-    case Op::EqFloat:
-      return Value::ofBool(a.f == b.f);
-    case Op::NeFloat:
-      return Value::ofBool(a.f != b.f);
-    case Op::LtFloat:
-      return Value::ofBool(a.f < b.f);
-    case Op::LeFloat:
-      return Value::ofBool(a.f <= b.f);
-    case Op::GtFloat:
-      return Value::ofBool(a.f > b.f);
-    case Op::GeFloat:
-      return Value::ofBool(a.f >= b.f);
-    case Op::EqBool:
-      return Value::ofBool(a.b == b.b);
-    case Op::NeBool:
-      return Value::ofBool(a.b != b.b);
-    default:
-      return Value{};
-    }
+    const Value a = eval(e.operand(0), x);
+    return binaryOp<Arithmetic::Wrapping>(e.op, a, eval(e.operand(1), x)).value;
   }
   case ExprKind::Conditional:
     if (e.type == Type::Mask)
@@ -805,38 +747,11 @@ Value Instance::eval(const Expr &e, const Element &x) const {
   case ExprKind::In:
     return Value::ofBool(contains(e.operand(1), eval(e.operand(0), x).i, x));
   case ExprKind::MathCall: {
-    Value a = eval(e.operand(0), x);
-    bool isFloat = e.type == Type::Float;
-    switch (e.math) {
-    case MathFunction::Min: {
-      Value b = eval(e.operand(1), x);
-      return isFloat ? Value::ofFloat(std::fmin(a.f, b.f))
-                     : Value::ofInt(std::min(a.i, b.i));
-    }
-    case MathFunction::Max: {
-      Value b = eval(e.operand(1), x);
-      return isFloat ? Value::ofFloat(std::fmax(a.f, b.f))
-                     : Value::ofInt(std::max(a.i, b.i));
-    }
-    case MathFunction::Abs:
-      return isFloat ? Value::ofFloat(std::fabs(a.f))
-                     : Value::ofInt(a.i < 0 ? wrapNeg(a.i) : a.i);
-    case MathFunction::ToFloat:
-      return Value::ofFloat(static_cast<float>(a.i));
-    case MathFunction::ToInt:
-      return Value::ofInt(floatToInt(a.f));
-    case MathFunction::Tanh:
-      return Value::ofFloat(std::tanh(a.f));
-    case MathFunction::Exp:
-      return Value::ofFloat(std::exp(a.f));
-    case MathFunction::Log:
-      return Value::ofFloat(std::log(a.f));
-    case MathFunction::Sqrt:
-      return Value::ofFloat(std::sqrt(a.f));
-    case MathFunction::AlibiSlope:
-      return Value::ofFloat(alibiSlope(a.i, eval(e.operand(1), x).i));
-    }
-    return Value{};
+    Value args[2];
+    for (std::size_t i = 0; i < e.operands.size() && i < 2; ++i)
+      args[i] = eval(*e.operands[i], x);
+    return mathOp<Arithmetic::Wrapping>(e.math, e.type == Type::Float, args)
+        .value;
   }
   default:
     if (e.type == Type::Mask)
