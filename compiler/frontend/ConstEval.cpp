@@ -1,6 +1,8 @@
 //===- ConstEval.cpp ------------------------------------------------------===//
 #include "ConstEval.h"
 
+#include "lace/Frontend/Primitives.h"
+
 #include <cmath>
 #include <string>
 
@@ -186,40 +188,6 @@ std::optional<Value> ConstEvaluator::evalMath(const Expr &e) {
 
 namespace {
 
-struct ArgRule {
-  const char *name;
-  std::int64_t min;        ///< smallest valid value
-  DiagnosticKind belowMin; ///< NegativeExtent or FactorBelowOne
-};
-
-std::vector<ArgRule> rulesFor(ExprKind kind) {
-  using D = DiagnosticKind;
-  switch (kind) {
-  case ExprKind::Local:
-    return {{"before", 0, D::NegativeExtent},
-            {"after", 0, D::NegativeExtent},
-            {"dilation", 1, D::FactorBelowOne},
-            {"granularity", 1, D::FactorBelowOne}};
-  case ExprKind::Dilated:
-    return {{"before", 0, D::NegativeExtent},
-            {"after", 0, D::NegativeExtent},
-            {"dilation", 1, D::FactorBelowOne}};
-  case ExprKind::Strided:
-    return {{"stride", 1, D::FactorBelowOne}};
-  case ExprKind::Fixed:
-    return {{"stride", 1, D::FactorBelowOne},
-            {"summary", 0, D::NegativeExtent}};
-  case ExprKind::Random:
-    return {{"per_row", 0, D::NegativeExtent},
-            {"granularity", 1, D::FactorBelowOne},
-            {"seed", 0, D::ValueOutOfRange}};
-  case ExprKind::Prefix:
-    return {{"length", 0, D::NegativeExtent}};
-  default:
-    return {};
-  }
-}
-
 bool checkTokens(
     const Expr &e,
     const std::function<std::optional<std::int64_t>(const Expr &)> &constant,
@@ -248,7 +216,8 @@ bool checkPrimitiveValues(
     DiagnosticEngine &diags) {
   if (primitive.kind == ExprKind::Global)
     return checkTokens(primitive.operand(0), constant, diags);
-  std::vector<ArgRule> rules = rulesFor(primitive.kind);
+  const std::span<const PrimitiveOperand> rules =
+      primitiveOperands(primitive.kind);
   bool ok = true;
   std::string callee(exprKindName(primitive.kind));
   for (std::size_t i = 0; i < rules.size() && i < primitive.operands.size();
@@ -259,18 +228,17 @@ bool checkPrimitiveValues(
     auto v = constant(arg);
     if (!v)
       continue;
-    const ArgRule &rule = rules[i];
+    const PrimitiveOperand &rule = rules[i];
     std::string what = "argument '" + std::string(rule.name) + "' of '" +
                        callee + "' is " + std::to_string(*v);
-    if (*v < rule.min) {
-      std::string expected = rule.belowMin == DiagnosticKind::NegativeExtent
-                                 ? ", expected a value >= 0"
-                             : rule.belowMin == DiagnosticKind::FactorBelowOne
-                                 ? ", expected a value >= 1"
-                                 : ", expected a seed in [0, 2^63)";
-      diags.emit(rule.belowMin, arg.range, what + expected);
+    if (*v < rule.minimum) {
+      std::string expected =
+          rule.belowMinimum == DiagnosticKind::ValueOutOfRange
+              ? ", expected a seed in [0, 2^63)"
+              : ", expected a value >= " + std::to_string(rule.minimum);
+      diags.emit(rule.belowMinimum, arg.range, what + expected);
       ok = false;
-    } else if (*v >= kMaxExtent && std::string_view(rule.name) != "seed") {
+    } else if (*v > rule.maximum) {
       diags.emit(DiagnosticKind::ValueOutOfRange, arg.range,
                  what + ", expected a value below 2^31");
       ok = false;

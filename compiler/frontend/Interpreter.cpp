@@ -3,6 +3,7 @@
 
 #include "ConstEval.h"
 #include "ScalarOps.h"
+#include "lace/Frontend/Primitives.h"
 
 #include <algorithm>
 #include <bit>
@@ -85,11 +86,10 @@ bool isScalar(Type t) {
   return t == Type::Int || t == Type::Float || t == Type::Bool;
 }
 
-std::int64_t clampExtent(std::int64_t v) {
-  return std::clamp<std::int64_t>(v, 0, kMaxExtent - 1);
-}
-std::int64_t clampFactor(std::int64_t v) {
-  return std::clamp<std::int64_t>(v, 1, kMaxExtent - 1);
+/// Operand `i` of primitive `e` clamped as the language defines
+/// (Primitives.def).
+std::int64_t clampedOperand(const Expr &e, std::size_t i, std::int64_t v) {
+  return primitiveOperands(e.kind)[i].clamp(v);
 }
 
 std::optional<Value> parseValue(ParamType type, const std::string &text,
@@ -761,8 +761,8 @@ Value Instance::eval(const Expr &e, const Element &x) const {
 }
 
 bool Instance::evalRandom(const Expr &e, const Element &x) const {
-  std::int64_t perRow = clampExtent(eval(e.operand(0), x).i);
-  std::int64_t g = clampFactor(eval(e.operand(1), x).i);
+  std::int64_t perRow = clampedOperand(e, 0, eval(e.operand(0), x).i);
+  std::int64_t g = clampedOperand(e, 1, eval(e.operand(1), x).i);
   std::int64_t seedValue = eval(e.operand(2), x).i;
   std::uint64_t seed =
       seedValue < 0 ? 0 : static_cast<std::uint64_t>(seedValue);
@@ -790,11 +790,12 @@ bool Instance::evalMask(const Expr &e, const Element &x) const {
     return x.k <= x.q;
   case ExprKind::Local:
   case ExprKind::Dilated: {
-    std::int64_t before = clampExtent(eval(e.operand(0), x).i);
-    std::int64_t after = clampExtent(eval(e.operand(1), x).i);
-    std::int64_t m = clampFactor(eval(e.operand(2), x).i);
-    std::int64_t g =
-        e.kind == ExprKind::Local ? clampFactor(eval(e.operand(3), x).i) : 1;
+    std::int64_t before = clampedOperand(e, 0, eval(e.operand(0), x).i);
+    std::int64_t after = clampedOperand(e, 1, eval(e.operand(1), x).i);
+    std::int64_t m = clampedOperand(e, 2, eval(e.operand(2), x).i);
+    std::int64_t g = e.kind == ExprKind::Local
+                         ? clampedOperand(e, 3, eval(e.operand(3), x).i)
+                         : 1;
     std::int64_t d = wrapSub(x.q, x.k);
     if (m != 1) {
       // Dilation takes precedence when both vary per head (documented).
@@ -811,13 +812,13 @@ bool Instance::evalMask(const Expr &e, const Element &x) const {
     return -after <= d && d <= before;
   }
   case ExprKind::Strided: {
-    std::int64_t stride = clampFactor(eval(e.operand(0), x).i);
+    std::int64_t stride = clampedOperand(e, 0, eval(e.operand(0), x).i);
     std::int64_t d = wrapSub(x.q, x.k);
     return x.k <= x.q && (d < stride || floorMod(d, stride) == 0);
   }
   case ExprKind::Fixed: {
-    std::int64_t stride = clampFactor(eval(e.operand(0), x).i);
-    std::int64_t summary = clampExtent(eval(e.operand(1), x).i);
+    std::int64_t stride = clampedOperand(e, 0, eval(e.operand(0), x).i);
+    std::int64_t summary = clampedOperand(e, 1, eval(e.operand(1), x).i);
     return x.k <= x.q && (floorDiv(x.k, stride) == floorDiv(x.q, stride) ||
                           floorMod(x.k, stride) >= stride - summary);
   }
@@ -832,7 +833,7 @@ bool Instance::evalMask(const Expr &e, const Element &x) const {
   case ExprKind::Random:
     return evalRandom(e, x);
   case ExprKind::Prefix: {
-    std::int64_t length = clampExtent(eval(e.operand(0), x).i);
+    std::int64_t length = clampedOperand(e, 0, eval(e.operand(0), x).i);
     return x.k < length || x.k <= x.q;
   }
   case ExprKind::Segment: {

@@ -1,5 +1,6 @@
 //===- Sema.cpp - Name resolution, type checking, constant checks ---------===//
 #include "ConstEval.h"
+#include "lace/Frontend/Primitives.h"
 #include "lace/Frontend/Program.h"
 
 #include <algorithm>
@@ -11,12 +12,6 @@ namespace lace::frontend {
 
 namespace {
 
-struct PrimitiveArg {
-  std::string_view name;
-  bool required;
-  std::int64_t defaultValue;
-};
-
 /// The entry of a name table (primitives, functions, builtins) called
 /// `name`, or null.
 template <typename Info>
@@ -25,43 +20,6 @@ const Info *findByName(const std::vector<Info> &table, std::string_view name) {
     if (info.name == name)
       return &info;
   return nullptr;
-}
-
-struct PrimitiveInfo {
-  std::string_view name;
-  ExprKind kind;
-  std::vector<PrimitiveArg> args;
-};
-
-const std::vector<PrimitiveInfo> &primitiveTable() {
-  static const std::vector<PrimitiveInfo> table = {
-      {"causal", ExprKind::Causal, {}},
-      {"local",
-       ExprKind::Local,
-       {{"before", false, 0},
-        {"after", false, 0},
-        {"dilation", false, 1},
-        {"granularity", false, 1}}},
-      {"dilated",
-       ExprKind::Dilated,
-       {{"before", true, 0}, {"after", false, 0}, {"dilation", true, 1}}},
-      {"strided", ExprKind::Strided, {{"stride", true, 1}}},
-      {"fixed", ExprKind::Fixed, {{"stride", true, 1}, {"summary", false, 1}}},
-      {"global", ExprKind::Global, {{"tokens", true, 0}}},
-      {"random",
-       ExprKind::Random,
-       {{"per_row", true, 0}, {"granularity", false, 1}, {"seed", false, 0}}},
-      {"prefix", ExprKind::Prefix, {{"length", true, 0}}},
-      {"segment", ExprKind::Segment, {}},
-      {"document", ExprKind::Segment, {}},
-      {"full", ExprKind::Full, {}},
-      {"empty", ExprKind::Empty, {}},
-  };
-  return table;
-}
-
-const PrimitiveInfo *findPrimitive(std::string_view name) {
-  return findByName(primitiveTable(), name);
 }
 
 struct MathInfo {
@@ -418,7 +376,7 @@ private:
       for (const BuiltinInfo &builtin : builtinTable())
         if (builtin.builtin != Builtin::S || scope_ == Scope::Score)
           candidates.emplace_back(builtin.name);
-    for (const PrimitiveInfo &prim : primitiveTable())
+    for (const PrimitiveInfo &prim : primitives())
       candidates.emplace_back(prim.name);
     std::string message = findMath(x.name)
                               ? "'" + x.name +
@@ -449,7 +407,7 @@ private:
     std::vector<std::string> candidates;
     for (const MathInfo &math : mathTable())
       candidates.emplace_back(math.name);
-    for (const PrimitiveInfo &prim : primitiveTable())
+    for (const PrimitiveInfo &prim : primitives())
       candidates.emplace_back(prim.name);
     for (const auto &[name, pattern] : patterns_)
       candidates.push_back(name);
@@ -607,8 +565,8 @@ private:
   void checkPrimitive(Expr &x, const PrimitiveInfo &info) {
     bool ok = checkArgValues(x);
     std::vector<std::string> names;
-    for (const PrimitiveArg &arg : info.args)
-      names.emplace_back(arg.name);
+    for (const PrimitiveOperand &operand : info.operands)
+      names.emplace_back(operand.name);
     std::vector<int> slots = matchNamedArgs(x, names, nullptr, ok);
     std::vector<ExprPtr> operands;
     std::uint8_t deps = DepQ | DepK;
@@ -616,8 +574,8 @@ private:
       deps |= DepH | DepShape;
     if (info.kind == ExprKind::Full || info.kind == ExprKind::Empty)
       deps = 0;
-    for (std::size_t i = 0; i < info.args.size(); ++i) {
-      const PrimitiveArg &spec = info.args[i];
+    for (std::size_t i = 0; i < info.operands.size(); ++i) {
+      const PrimitiveOperand &spec = info.operands[i];
       if (slots[i] < 0) {
         if (spec.required) {
           error(DiagnosticKind::MissingArgument, x.range,

@@ -6,7 +6,6 @@
 
 namespace lace::layout {
 
-
 namespace {
 
 const char *colour(BlockKind kind) {
@@ -50,14 +49,15 @@ std::string renderSvg(const std::vector<LayoutPanel> &panels) {
   for (size_t p = 0; p < panels.size(); ++p) {
     const BlockLayout &blocks = *panels[p].layout;
     int x0 = kMargin + int(p) * (kPanelSize + kGap), y0 = kMargin;
-    double cell = double(kPanelSize) /
-                  double(std::max<int64_t>({blocks.numRows, blocks.numCols, 1}));
+    double cell =
+        double(kPanelSize) /
+        double(std::max<int64_t>({blocks.numRows, blocks.numCols, 1}));
     svg << "<text x=\"" << x0 << "\" y=\"" << y0 - 30 << "\" font-size=\"14\">"
         << escape(panels[p].title) << "</text>\n";
     svg << "<rect x=\"" << x0 << "\" y=\"" << y0 << "\" width=\""
         << cell * double(blocks.numCols) << "\" height=\""
-        << cell * double(blocks.numRows) << "\" fill=\"" << colour(BlockKind::Empty)
-        << "\" stroke=\"#999\"/>\n";
+        << cell * double(blocks.numRows) << "\" fill=\""
+        << colour(BlockKind::Empty) << "\" stroke=\"#999\"/>\n";
     for (int64_t row = 0; row < blocks.numRows; ++row)
       for (int32_t i = blocks.rowOffsets[row]; i < blocks.rowOffsets[row + 1];
            ++i) {
@@ -96,7 +96,9 @@ std::string renderAscii(const BlockLayout &blocks, int maxWidth) {
   int64_t scale = std::max<int64_t>(
       1, (std::max(blocks.numCols, blocks.numRows) + maxWidth - 1) / maxWidth);
   auto symbol = [](BlockKind kind) {
-    return kind == BlockKind::Full ? '#' : kind == BlockKind::Partial ? '+' : '.';
+    return kind == BlockKind::Full      ? '#'
+           : kind == BlockKind::Partial ? '+'
+                                        : '.';
   };
   std::string out;
   for (int64_t row = 0; row < blocks.numRows; row += scale) {

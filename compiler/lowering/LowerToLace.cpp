@@ -10,6 +10,7 @@
 #include "lace/Lowering/LowerToLace.h"
 
 #include "lace/Dialect/LaceOps.h"
+#include "lace/Frontend/Primitives.h"
 #include "lace/Frontend/Semantics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -93,17 +94,21 @@ private:
   Value lowerUnary(const fe::Expr &expr, Frame &frame);
   Value lowerBinary(const fe::Expr &expr, Frame &frame);
   Value lowerMath(const fe::Expr &expr, Frame &frame);
-  Value lowerIn(Value element, const fe::Expr &set, Frame &frame,
-                Location at);
+  Value lowerIn(Value element, const fe::Expr &set, Frame &frame, Location at);
   Value floorDivOrMod(Value lhs, Value rhs, bool modulo, Location at);
   Value intConstant(std::int64_t value, Location at);
   Value clampAtLeast(Value value, std::int64_t minimum, Location at);
+  /// Operand `i` of `primitive` clamped to its minimum (Primitives.def).
+  Value clampOperand(const fe::Expr &primitive, std::size_t i, Value value,
+                     Location at) {
+    return clampAtLeast(value, fe::primitiveOperands(primitive.kind)[i].minimum,
+                        at);
+  }
 
   // Masks.
   Value lowerMask(const fe::Expr &expr, Frame &frame);
   Value lowerLocal(const fe::Expr &expr, Frame &frame);
-  Value lowerGlobal(const fe::Expr &expr, const fe::Expr &tokens,
-                    Frame &frame);
+  Value lowerGlobal(const fe::Expr &expr, const fe::Expr &tokens, Frame &frame);
   Value lowerPatternCall(const fe::Expr &expr, Frame &frame);
   /// A binary mask op; operands are lowered left to right so that the IR
   /// follows the source order.
@@ -122,7 +127,8 @@ private:
   /// not vary per element, so that a region built next can capture them.
   void hoist(const fe::Expr &expr, Frame &frame);
   /// Runs `emit` with `scope` as the current region, inside `block`.
-  void inRegion(Block &block, RegionScope &scope, const std::function<void()> &emit);
+  void inRegion(Block &block, RegionScope &scope,
+                const std::function<void()> &emit);
 
   const fe::Expr &resolveLet(const fe::Expr &expr, Frame &frame);
   /// The op of the pattern body whose region is being built.
@@ -281,8 +287,8 @@ Value PatternLowering::lowerUnary(const fe::Expr &expr, Frame &frame) {
 Value PatternLowering::floorDivOrMod(Value lhs, Value rhs, bool modulo,
                                      Location at) {
   APInt constant;
-  bool knownNonZero = matchPattern(rhs, m_ConstantInt(&constant)) &&
-                      !constant.isZero();
+  bool knownNonZero =
+      matchPattern(rhs, m_ConstantInt(&constant)) && !constant.isZero();
   Value zero = intConstant(0, at);
   Value isZero;
   Value divisor = rhs;
@@ -294,8 +300,8 @@ Value PatternLowering::floorDivOrMod(Value lhs, Value rhs, bool modulo,
     Value guardZero = intConstant(0, at);
     isZero = builder.create<arith::CmpIOp>(at, arith::CmpIPredicate::eq, rhs,
                                            guardZero);
-    divisor = builder.create<arith::SelectOp>(at, isZero, intConstant(1, at),
-                                              rhs);
+    divisor =
+        builder.create<arith::SelectOp>(at, isZero, intConstant(1, at), rhs);
   }
   Value result;
   if (!modulo) {
@@ -438,8 +444,8 @@ Value PatternLowering::lowerMath(const fe::Expr &expr, Frame &frame) {
 
 /// `element in set` for a range, a set literal (of ints and sets), or a
 /// single int.
-Value PatternLowering::lowerIn(Value element, const fe::Expr &set,
-                               Frame &frame, Location at) {
+Value PatternLowering::lowerIn(Value element, const fe::Expr &set, Frame &frame,
+                               Location at) {
   const fe::Expr &resolved = resolveLet(set, frame);
   switch (resolved.kind) {
   case fe::ExprKind::Range: {
@@ -454,15 +460,14 @@ Value PatternLowering::lowerIn(Value element, const fe::Expr &set,
   case fe::ExprKind::Set: {
     Value any = builder.create<arith::ConstantIntOp>(at, 0, 1);
     for (const fe::ExprPtr &member : resolved.operands)
-      any = builder.create<arith::OrIOp>(
-          at, any, lowerIn(element, *member, frame, at));
+      any = builder.create<arith::OrIOp>(at, any,
+                                         lowerIn(element, *member, frame, at));
     return any;
   }
   default:
     if (resolved.type == fe::Type::Int)
-      return builder.create<arith::CmpIOp>(at, arith::CmpIPredicate::eq,
-                                           element,
-                                           lowerScalar(resolved, frame));
+      return builder.create<arith::CmpIOp>(
+          at, arith::CmpIPredicate::eq, element, lowerScalar(resolved, frame));
     if (resolved.kind == fe::ExprKind::Conditional) {
       Value condition = lowerScalar(resolved.operand(0), frame);
       Value inThen = lowerIn(element, resolved.operand(1), frame, at);
@@ -547,18 +552,19 @@ Value PatternLowering::selectMask(const fe::Expr &condition, Value whenTrue,
 
 Value PatternLowering::lowerLocal(const fe::Expr &expr, Frame &frame) {
   Location at = loc(expr.range);
-  Value before = clampAtLeast(lowerScalar(expr.operand(0), frame), 0, at);
-  Value after = clampAtLeast(lowerScalar(expr.operand(1), frame), 0, at);
+  Value before = clampOperand(expr, 0, lowerScalar(expr.operand(0), frame), at);
+  Value after = clampOperand(expr, 1, lowerScalar(expr.operand(1), frame), at);
   const fe::Expr &dilationExpr = expr.operand(2);
-  bool hasGranularity = expr.kind == fe::ExprKind::Local &&
-                        !isImplicitInt(expr.operand(3), 1);
+  bool hasGranularity =
+      expr.kind == fe::ExprKind::Local && !isImplicitInt(expr.operand(3), 1);
   bool hasDilation = !isImplicitInt(dilationExpr, 1);
   Value granularity;
   if (hasGranularity)
-    granularity = clampAtLeast(lowerScalar(expr.operand(3), frame), 1, at);
+    granularity =
+        clampOperand(expr, 3, lowerScalar(expr.operand(3), frame), at);
   if (!hasDilation)
     return builder.create<lace::LocalOp>(at, before, after, granularity);
-  Value dilation = clampAtLeast(lowerScalar(dilationExpr, frame), 1, at);
+  Value dilation = clampOperand(expr, 2, lowerScalar(dilationExpr, frame), at);
   Value dilated = builder.create<lace::DilatedOp>(at, before, after, dilation);
   if (!hasGranularity)
     return dilated;
@@ -575,19 +581,20 @@ Value PatternLowering::lowerLocal(const fe::Expr &expr, Frame &frame) {
   }
   Value notDilated = builder.create<lace::ComplementOp>(at, op);
   Value keepDilated = builder.create<lace::IntersectOp>(at, dilated, op);
-  Value keepBlocked = builder.create<lace::IntersectOp>(at, blocked, notDilated);
+  Value keepBlocked =
+      builder.create<lace::IntersectOp>(at, blocked, notDilated);
   return builder.create<lace::UnionOp>(at, keepDilated, keepBlocked);
 }
 
 /// Global tokens stay structured for ranges, ints and set literals of them;
 /// any other set becomes the predicate `q in S || k in S`.
-Value PatternLowering::lowerGlobal(const fe::Expr &expr,
-                                   const fe::Expr &tokens, Frame &frame) {
+Value PatternLowering::lowerGlobal(const fe::Expr &expr, const fe::Expr &tokens,
+                                   Frame &frame) {
   Location at = loc(expr.range);
   const fe::Expr &set = resolveLet(tokens, frame);
   if (!variesPerElement(set)) {
     if (set.kind == fe::ExprKind::Range) {
-      Value lo = clampAtLeast(lowerScalar(set.operand(0), frame), 0, at);
+      Value lo = clampOperand(expr, 0, lowerScalar(set.operand(0), frame), at);
       Value hi = builder.create<arith::MaxSIOp>(
           at, lo, lowerScalar(set.operand(1), frame));
       return builder.create<lace::GlobalOp>(at, ValueRange{}, lo, hi);
@@ -607,16 +614,16 @@ Value PatternLowering::lowerGlobal(const fe::Expr &expr,
           continue;
         }
         Value part = lowerGlobal(expr, resolved, frame);
-        result = result ? builder.create<lace::UnionOp>(at, result, part)
-                              .getResult()
-                        : part;
+        result =
+            result ? builder.create<lace::UnionOp>(at, result, part).getResult()
+                   : part;
       }
       if (!singles.empty()) {
-        Value part = builder.create<lace::GlobalOp>(at, singles, Value(),
-                                                    Value());
-        result = result ? builder.create<lace::UnionOp>(at, result, part)
-                              .getResult()
-                        : part;
+        Value part =
+            builder.create<lace::GlobalOp>(at, singles, Value(), Value());
+        result =
+            result ? builder.create<lace::UnionOp>(at, result, part).getResult()
+                   : part;
       }
       return result ? result : builder.create<lace::EmptyOp>(at).getResult();
     }
@@ -667,23 +674,25 @@ Value PatternLowering::lowerMask(const fe::Expr &expr, Frame &frame) {
   case fe::ExprKind::Dilated:
     return lowerLocal(expr, frame);
   case fe::ExprKind::Strided:
-    return builder.create<lace::StridedOp>(at, clampAtLeast(operand(0), 1, at));
+    return builder.create<lace::StridedOp>(
+        at, clampOperand(expr, 0, operand(0), at));
   case fe::ExprKind::Fixed: {
-    Value stride = clampAtLeast(operand(0), 1, at);
+    Value stride = clampOperand(expr, 0, operand(0), at);
     Value summary = builder.create<arith::MinSIOp>(
-        at, clampAtLeast(operand(1), 0, at), stride);
+        at, clampOperand(expr, 1, operand(1), at), stride);
     return builder.create<lace::FixedOp>(at, stride, summary);
   }
   case fe::ExprKind::Global:
     return lowerGlobal(expr, expr.operand(0), frame);
   case fe::ExprKind::Random: {
-    Value perRow = clampAtLeast(operand(0), 0, at);
-    Value granularity = clampAtLeast(operand(1), 1, at);
-    Value seed = clampAtLeast(operand(2), 0, at);
+    Value perRow = clampOperand(expr, 0, operand(0), at);
+    Value granularity = clampOperand(expr, 1, operand(1), at);
+    Value seed = clampOperand(expr, 2, operand(2), at);
     return builder.create<lace::RandomOp>(at, perRow, granularity, seed);
   }
   case fe::ExprKind::Prefix:
-    return builder.create<lace::PrefixOp>(at, clampAtLeast(operand(0), 0, at));
+    return builder.create<lace::PrefixOp>(
+        at, clampOperand(expr, 0, operand(0), at));
   case fe::ExprKind::Segment:
     return builder.create<lace::SegmentOp>(at);
   case fe::ExprKind::Predicate:
@@ -752,12 +761,11 @@ paramDefaults(OpBuilder &builder, const fe::SourceManager &sources,
       applicable.push_back(*given);
       continue;
     }
-    unknown[i] = !param.defaultValue ||
-                 usesParamIn(*param.defaultValue, unknown);
+    unknown[i] =
+        !param.defaultValue || usesParamIn(*param.defaultValue, unknown);
     if (unknown[i]) // a placeholder keeps the others computable
-      applicable.push_back({param.name, param.type == fe::ParamType::Bool
-                                            ? "false"
-                                            : "0"});
+      applicable.push_back(
+          {param.name, param.type == fe::ParamType::Bool ? "false" : "0"});
   }
   fe::DiagnosticEngine silent(sources);
   std::optional<std::vector<fe::Value>> values =

@@ -1,9 +1,9 @@
 //===- ShowLayout.cpp - the block-layout half of `lace show` --------------===//
 #include "ShowLayout.h"
 
-#include "lace/Layout/LayoutPicture.h"
 #include "lace/Layout/Classify.h"
 #include "lace/Layout/FieldOfView.h"
+#include "lace/Layout/LayoutPicture.h"
 #include "lace/Layout/MaskText.h"
 #include "lace/Lowering/LowerToLace.h"
 #include "lace/Transforms/LayoutTables.h"

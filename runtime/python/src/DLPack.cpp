@@ -102,9 +102,8 @@ TensorView viewOf(const pybind11::handle &capsule, const std::string &name) {
   view.deviceType = t.device.deviceType;
   view.deviceId = t.device.deviceId;
   view.type = classify(t.dtype);
-  view.typeName =
-      view.type == ElementType::Other ? describe(t.dtype)
-                                      : elementTypeName(view.type);
+  view.typeName = view.type == ElementType::Other ? describe(t.dtype)
+                                                  : elementTypeName(view.type);
   view.shape.assign(t.shape, t.shape + t.ndim);
   view.strides.resize(static_cast<std::size_t>(t.ndim));
   std::int64_t compact = 1;

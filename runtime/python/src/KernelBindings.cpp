@@ -93,8 +93,10 @@ void forward(const KernelHandle &k, py::handle q, py::handle kk, py::handle v,
              py::handle o, py::handle lse, float scale, bool headsFirst,
              std::uintptr_t stream, const DocumentsHandle &documents) {
   const KernelPlan &plan = k.kernel->plan();
-  const TensorRef qt = operand(k, q, "q", headsFirst), kt = operand(k, kk, "k", headsFirst),
-                  vt = operand(k, v, "v", headsFirst), ot = operand(k, o, "out", headsFirst);
+  const TensorRef qt = operand(k, q, "q", headsFirst),
+                  kt = operand(k, kk, "k", headsFirst),
+                  vt = operand(k, v, "v", headsFirst),
+                  ot = operand(k, o, "out", headsFirst);
   float *lsePtr =
       lse.is_none() ? nullptr : floats(k, lse, "lse", lseFloats(plan), true);
   if (!documents && plan.usesSegments)
@@ -124,8 +126,8 @@ void backward(const KernelHandle &k, py::handle q, py::handle kk, py::handle v,
   t.dk = operand(k, dk, "dk", headsFirst);
   t.dv = operand(k, dv, "dv", headsFirst);
   t.lse = floats(k, lse, "lse", lseFloats(plan), true);
-  t.delta = floats(k, delta, "delta", k.kernel->backwardWorkspaceFloats(),
-                   false);
+  t.delta =
+      floats(k, delta, "delta", k.kernel->backwardWorkspaceFloats(), false);
   if (!documents && plan.usesSegments)
     raise(segmentsNeeded(plan));
   auto *streamPtr = reinterpret_cast<void *>(stream);
@@ -146,33 +148,30 @@ void bindKernels(py::module_ &m) {
       .def_property_readonly(
           "split_rows",
           [](const DocumentLayout &d) { return d.schedule().numCombines(); })
-      .def_property_readonly(
-          "imbalance",
-          [](const DocumentLayout &d) { return d.schedule().imbalance; });
+      .def_property_readonly("imbalance", [](const DocumentLayout &d) {
+        return d.schedule().imbalance;
+      });
 
   py::class_<KernelHandle>(m, "Kernel")
-      .def_property_readonly("plan",
-                             [](const KernelHandle &k) {
-                               return k.kernel->plan();
-                             })
       .def_property_readonly(
-          "from_cache", [](const KernelHandle &k) { return k.kernel->fromCache(); })
+          "plan", [](const KernelHandle &k) { return k.kernel->plan(); })
+      .def_property_readonly(
+          "from_cache",
+          [](const KernelHandle &k) { return k.kernel->fromCache(); })
       .def_property_readonly(
           "compile_seconds",
           [](const KernelHandle &k) { return k.kernel->compileSeconds(); })
       .def_property_readonly(
           "has_backward",
           [](const KernelHandle &k) { return k.kernel->hasBackward(); })
-      .def_property_readonly(
-          "backward_workspace_floats",
-          [](const KernelHandle &k) {
-            return k.kernel->backwardWorkspaceFloats();
-          })
-      .def_property_readonly(
-          "backend",
-          [](const KernelHandle &k) {
-            return std::string(backendName(k.backend()));
-          })
+      .def_property_readonly("backward_workspace_floats",
+                             [](const KernelHandle &k) {
+                               return k.kernel->backwardWorkspaceFloats();
+                             })
+      .def_property_readonly("backend",
+                             [](const KernelHandle &k) {
+                               return std::string(backendName(k.backend()));
+                             })
       .def_readonly("device", &KernelHandle::device)
       .def(
           "documents",
@@ -223,7 +222,8 @@ void bindKernels(py::module_ &m) {
                return Runtime::create(options);
              }();
              RuntimeHandle handle;
-             handle.runtime = std::shared_ptr<Runtime>(unwrap(std::move(created)));
+             handle.runtime =
+                 std::shared_ptr<Runtime>(unwrap(std::move(created)));
              handle.device = device;
              return handle;
            }),
@@ -241,7 +241,8 @@ void bindKernels(py::module_ &m) {
            [](const RuntimeHandle &r) { return r.runtime->describe(); })
       .def(
           "load",
-          [](const RuntimeHandle &r, const KernelPlan &plan, bool withBackward) {
+          [](const RuntimeHandle &r, const KernelPlan &plan,
+             bool withBackward) {
             LoadOptions options;
             options.backward = withBackward;
             auto loaded = [&] {

@@ -41,7 +41,8 @@ std::string elementName(DType dtype) {
 
 layout::BlockLayout layoutAt(const KernelPlan &plan, int index) {
   if (index < 0 || index >= plan.layout.numLayouts)
-    raise("layout " + std::to_string(index) + " is out of range (the plan has " +
+    raise("layout " + std::to_string(index) +
+          " is out of range (the plan has " +
           std::to_string(plan.layout.numLayouts) + ")");
   return blockLayout(plan.layout, index);
 }
@@ -117,7 +118,8 @@ AttentionInputs referenceInputs(py::handle q, py::handle k, py::handle v,
     raise("q holds " + qv.typeName + "; expected float16 or bfloat16");
   AttentionInputs in;
   in.dtype = qv.type == ElementType::BF16 ? DType::BF16 : DType::F16;
-  const TensorRef qt = tensorRef(qv, headsFirst), kt = tensorRef(kv, headsFirst),
+  const TensorRef qt = tensorRef(qv, headsFirst),
+                  kt = tensorRef(kv, headsFirst),
                   vt = tensorRef(vv, headsFirst);
   if (kt.shape != vt.shape)
     raise("k and v differ in shape");
@@ -137,9 +139,8 @@ AttentionInputs referenceInputs(py::handle q, py::handle k, py::handle v,
   return in;
 }
 
-py::tuple referenceOutputs(const Compiler &compiler, py::handle q,
-                           py::handle k, py::handle v, float scale,
-                           bool headsFirst,
+py::tuple referenceOutputs(const Compiler &compiler, py::handle q, py::handle k,
+                           py::handle v, float scale, bool headsFirst,
                            const std::vector<std::int32_t> &qIds,
                            const std::vector<std::int32_t> &kIds) {
   AttentionInputs in = referenceInputs(q, k, v, headsFirst, qIds, kIds);
@@ -169,10 +170,9 @@ py::tuple referenceGradients(const Compiler &compiler, py::handle q,
     return unwrap(compiler.referenceBackward(in, dO, scale));
   }();
   const auto &s = in.shape;
-  return py::make_tuple(
-      array(g.dq, {s.batch, s.seqQ, s.heads, in.headDim}),
-      array(g.dk, {s.batch, s.seqK, s.kvHeads, in.headDim}),
-      array(g.dv, {s.batch, s.seqK, s.kvHeads, in.headDim}));
+  return py::make_tuple(array(g.dq, {s.batch, s.seqQ, s.heads, in.headDim}),
+                        array(g.dk, {s.batch, s.seqK, s.kvHeads, in.headDim}),
+                        array(g.dv, {s.batch, s.seqK, s.kvHeads, in.headDim}));
 }
 
 } // namespace
@@ -181,31 +181,30 @@ void bindPatterns(py::module_ &m) {
   py::class_<KernelPlan>(m, "Plan")
       .def_readonly("pattern", &KernelPlan::pattern)
       .def_property_readonly(
-          "dtype", [](const KernelPlan &p) { return elementName(p.spec.dtype); })
+          "dtype",
+          [](const KernelPlan &p) { return elementName(p.spec.dtype); })
       .def_property_readonly("head_dim",
                              [](const KernelPlan &p) { return p.spec.headDim; })
-      .def_property_readonly(
-          "tiles",
-          [](const KernelPlan &p) {
-            const jit::TileConfig t = p.spec.resolvedTiles();
-            py::dict d;
-            d["block_m"] = t.blockM;
-            d["block_n"] = t.blockN;
-            d["warps"] = t.warps;
-            d["stages"] = t.stages;
-            return d;
-          })
-      .def_property_readonly(
-          "shape",
-          [](const KernelPlan &p) {
-            py::dict d;
-            d["batch"] = p.shape.batch;
-            d["heads"] = p.shape.heads;
-            d["kv_heads"] = p.shape.kvHeads;
-            d["seq_q"] = p.shape.seqQ;
-            d["seq_k"] = p.shape.seqK;
-            return d;
-          })
+      .def_property_readonly("tiles",
+                             [](const KernelPlan &p) {
+                               const jit::TileConfig t = p.spec.resolvedTiles();
+                               py::dict d;
+                               d["block_m"] = t.blockM;
+                               d["block_n"] = t.blockN;
+                               d["warps"] = t.warps;
+                               d["stages"] = t.stages;
+                               return d;
+                             })
+      .def_property_readonly("shape",
+                             [](const KernelPlan &p) {
+                               py::dict d;
+                               d["batch"] = p.shape.batch;
+                               d["heads"] = p.shape.heads;
+                               d["kv_heads"] = p.shape.kvHeads;
+                               d["seq_q"] = p.shape.seqQ;
+                               d["seq_k"] = p.shape.seqK;
+                               return d;
+                             })
       .def_readonly("uses_segments", &KernelPlan::usesSegments)
       .def_readonly("layout_seconds", &KernelPlan::layoutSeconds)
       .def_property_readonly(
@@ -213,12 +212,13 @@ void bindPatterns(py::module_ &m) {
           [](const KernelPlan &p) { return p.computedFlops(); })
       .def_property_readonly("dense_flops", &KernelPlan::denseFlops)
       .def_property_readonly(
-          "num_layouts", [](const KernelPlan &p) { return p.layout.numLayouts; })
-      .def_property_readonly(
-          "grid",
-          [](const KernelPlan &p) {
-            return py::make_tuple(p.layout.numRows, p.layout.numCols);
-          })
+          "num_layouts",
+          [](const KernelPlan &p) { return p.layout.numLayouts; })
+      .def_property_readonly("grid",
+                             [](const KernelPlan &p) {
+                               return py::make_tuple(p.layout.numRows,
+                                                     p.layout.numCols);
+                             })
       .def_property_readonly(
           "head_to_layout",
           [](const KernelPlan &p) { return p.layout.headToLayout; })
@@ -276,23 +276,24 @@ void bindPatterns(py::module_ &m) {
                    {"heads " + headsOf(p, i), &layouts[std::size_t(i)]});
              return layout::renderSvg(panels);
            })
-      .def_property_readonly(
-          "schedule",
-          [](const KernelPlan &p) {
-            py::dict d;
-            d["ctas"] = p.schedule.numCtas;
-            d["items"] = p.schedule.numItems();
-            d["split_rows"] = p.schedule.numCombines();
-            d["imbalance"] = p.schedule.imbalance;
-            d["imbalance_before_split"] = p.schedule.imbalanceBeforeSplit;
-            return d;
-          })
-      .def("cuda_source",
-           [](const KernelPlan &p, bool backward) {
-             return jit::KernelSource::generate(
-                 p.spec, backward ? jit::Pass::Backward : jit::Pass::Forward);
-           },
-           py::arg("backward") = false);
+      .def_property_readonly("schedule",
+                             [](const KernelPlan &p) {
+                               py::dict d;
+                               d["ctas"] = p.schedule.numCtas;
+                               d["items"] = p.schedule.numItems();
+                               d["split_rows"] = p.schedule.numCombines();
+                               d["imbalance"] = p.schedule.imbalance;
+                               d["imbalance_before_split"] =
+                                   p.schedule.imbalanceBeforeSplit;
+                               return d;
+                             })
+      .def(
+          "cuda_source",
+          [](const KernelPlan &p, bool backward) {
+            return jit::KernelSource::generate(
+                p.spec, backward ? jit::Pass::Backward : jit::Pass::Forward);
+          },
+          py::arg("backward") = false);
 
   py::class_<Compiler>(m, "Compiler")
       .def_static("from_file",
@@ -343,8 +344,8 @@ void bindPatterns(py::module_ &m) {
               py::gil_scoped_release release;
               return unwrap(c.mask(shape, q, k));
             }();
-            return array(live, {shape.batch, shape.heads, shape.seqQ,
-                                shape.seqK});
+            return array(live,
+                         {shape.batch, shape.heads, shape.seqQ, shape.seqK});
           },
           py::arg("batch"), py::arg("heads"), py::arg("seq_q"),
           py::arg("seq_k"), py::arg("q_ids"), py::arg("k_ids"))
