@@ -1,6 +1,8 @@
 //===- LaceOps.cpp - assembly formats and verifiers of lace ops -----------===//
 #include "lace/Dialect/LaceOps.h"
 
+#include "lace/Frontend/PrimitiveMinimum.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
@@ -42,8 +44,7 @@ static LogicalResult checkAtLeast(Operation *op, Value value, int64_t minimum,
 //===----------------------------------------------------------------------===//
 
 void PatternOp::build(OpBuilder &builder, OperationState &state, StringRef name,
-                      ArrayRef<StringRef> paramNames,
-                      ArrayRef<Type> paramTypes,
+                      ArrayRef<StringRef> paramNames, ArrayRef<Type> paramTypes,
                       ArrayRef<Attribute> paramDefaults) {
   assert(paramNames.size() == paramTypes.size() &&
          paramNames.size() == paramDefaults.size() &&
@@ -113,8 +114,8 @@ void PatternOp::print(OpAsmPrinter &printer) {
   printer.printSymbolName(getSymName());
   printer << '(';
   Block &body = getBody().front();
-  llvm::interleaveComma(llvm::seq<unsigned>(0, body.getNumArguments()),
-                        printer, [&](unsigned i) {
+  llvm::interleaveComma(llvm::seq<unsigned>(0, body.getNumArguments()), printer,
+                        [&](unsigned i) {
                           printer.printRegionArgument(body.getArgument(i));
                           Attribute value = getParamDefaults()[i];
                           if (!isa<UnitAttr>(value)) {
@@ -132,8 +133,8 @@ void PatternOp::print(OpAsmPrinter &printer) {
 
 void PatternOp::getAsmBlockArgumentNames(Region &region,
                                          OpAsmSetValueNameFn setNameFn) {
-  for (auto [arg, name] :
-       llvm::zip(region.getArguments(), getParamNames().getAsRange<StringAttr>()))
+  for (auto [arg, name] : llvm::zip(region.getArguments(),
+                                    getParamNames().getAsRange<StringAttr>()))
     setNameFn(arg, name.getValue());
 }
 
@@ -312,10 +313,9 @@ void PredicateOp::getAsmBlockArgumentNames(Region &region,
 }
 
 LogicalResult PredicateOp::verifyRegions() {
-  return verifyCoordinateRegion(*this, getBody(),
-                                predicateArgTypes(getContext()),
-                                IntegerType::get(getContext(), 1),
-                                "(b: i64, h: i64, q: i64, k: i64)");
+  return verifyCoordinateRegion(
+      *this, getBody(), predicateArgTypes(getContext()),
+      IntegerType::get(getContext(), 1), "(b: i64, h: i64, q: i64, k: i64)");
 }
 
 void ScoreOp::build(OpBuilder &builder, OperationState &state) {
@@ -348,27 +348,44 @@ LogicalResult ScoreOp::verifyRegions() {
 // Primitive verifiers
 //===----------------------------------------------------------------------===//
 
+// The minimums are the language's (Primitives.def): lowering clamps dynamic
+// operands to them, so these hold for every lowered pattern.
+using frontend::primitiveMinimum;
+
 LogicalResult LocalOp::verify() {
-  if (failed(checkAtLeast(*this, getBefore(), 0, "the 'before' extent")) ||
-      failed(checkAtLeast(*this, getAfter(), 0, "the 'after' extent")))
+  if (failed(checkAtLeast(*this, getBefore(),
+                          primitiveMinimum("Local", "before"),
+                          "the 'before' extent")) ||
+      failed(checkAtLeast(*this, getAfter(), primitiveMinimum("Local", "after"),
+                          "the 'after' extent")))
     return failure();
-  return checkAtLeast(*this, getGranularity(), 1, "the granularity");
+  return checkAtLeast(*this, getGranularity(),
+                      primitiveMinimum("Local", "granularity"),
+                      "the granularity");
 }
 
 LogicalResult DilatedOp::verify() {
-  if (failed(checkAtLeast(*this, getBefore(), 0, "the 'before' extent")) ||
-      failed(checkAtLeast(*this, getAfter(), 0, "the 'after' extent")))
+  if (failed(checkAtLeast(*this, getBefore(),
+                          primitiveMinimum("Dilated", "before"),
+                          "the 'before' extent")) ||
+      failed(checkAtLeast(*this, getAfter(),
+                          primitiveMinimum("Dilated", "after"),
+                          "the 'after' extent")))
     return failure();
-  return checkAtLeast(*this, getDilation(), 1, "the dilation");
+  return checkAtLeast(*this, getDilation(),
+                      primitiveMinimum("Dilated", "dilation"), "the dilation");
 }
 
 LogicalResult StridedOp::verify() {
-  return checkAtLeast(*this, getStride(), 1, "the stride");
+  return checkAtLeast(*this, getStride(), primitiveMinimum("Strided", "stride"),
+                      "the stride");
 }
 
 LogicalResult FixedOp::verify() {
-  if (failed(checkAtLeast(*this, getStride(), 1, "the stride")) ||
-      failed(checkAtLeast(*this, getSummary(), 0, "the summary")))
+  if (failed(checkAtLeast(*this, getStride(),
+                          primitiveMinimum("Fixed", "stride"), "the stride")) ||
+      failed(checkAtLeast(*this, getSummary(),
+                          primitiveMinimum("Fixed", "summary"), "the summary")))
     return failure();
   std::optional<int64_t> stride = constantValue(getStride());
   std::optional<int64_t> summary = constantValue(getSummary());
@@ -383,10 +400,12 @@ LogicalResult GlobalOp::verify() {
     return emitOpError() << "expected global tokens, a range, or both";
   if (!getLo() != !getHi())
     return emitOpError() << "expected a range to have both 'lo' and 'hi'";
+  constexpr std::int64_t kFirstToken = primitiveMinimum("Global", "tokens");
   for (Value token : getTokens())
-    if (failed(checkAtLeast(*this, token, 0, "every global token")))
+    if (failed(checkAtLeast(*this, token, kFirstToken, "every global token")))
       return failure();
-  if (failed(checkAtLeast(*this, getLo(), 0, "the start of the range")))
+  if (failed(
+          checkAtLeast(*this, getLo(), kFirstToken, "the start of the range")))
     return failure();
   std::optional<int64_t> lo = constantValue(getLo());
   std::optional<int64_t> hi = constantValue(getHi());
@@ -397,18 +416,23 @@ LogicalResult GlobalOp::verify() {
 }
 
 LogicalResult RandomOp::verify() {
-  if (failed(checkAtLeast(*this, getPerRow(), 0, "the per-row count")) ||
-      failed(checkAtLeast(*this, getGranularity(), 1, "the granularity")))
+  if (failed(checkAtLeast(*this, getPerRow(),
+                          primitiveMinimum("Random", "per_row"),
+                          "the per-row count")) ||
+      failed(checkAtLeast(*this, getGranularity(),
+                          primitiveMinimum("Random", "granularity"),
+                          "the granularity")))
     return failure();
   std::optional<int64_t> seed = constantValue(getSeed());
-  if (seed && *seed < 0)
+  if (seed && *seed < primitiveMinimum("Random", "seed"))
     return emitOpError() << "expected the seed to be in [0, 2^63), got "
                          << *seed;
   return success();
 }
 
 LogicalResult PrefixOp::verify() {
-  return checkAtLeast(*this, getLength(), 0, "the prefix length");
+  return checkAtLeast(*this, getLength(), primitiveMinimum("Prefix", "length"),
+                      "the prefix length");
 }
 
 //===----------------------------------------------------------------------===//
@@ -425,17 +449,17 @@ static LogicalResult checkTable(Operation *op, DictionaryAttr tables,
     return op->emitOpError() << "expected an i32 table '" << name << "'";
   auto type = dyn_cast<RankedTensorType>(table.getShapedType());
   if (!type || type.getRank() != 1 || !type.getElementType().isInteger(32))
-    return op->emitOpError() << "expected table '" << name
-                             << "' to be a 1-d tensor of i32, got "
-                             << table.getShapedType();
+    return op->emitOpError()
+           << "expected table '" << name << "' to be a 1-d tensor of i32, got "
+           << table.getShapedType();
   int64_t count = type.getDimSize(0);
   if (size >= 0 && count != size)
     return op->emitOpError() << "expected table '" << name << "' to have "
                              << size << " entries, got " << count;
   if (multiple > 0 && count % multiple != 0)
-    return op->emitOpError() << "expected table '" << name
-                             << "' to have a multiple of " << multiple
-                             << " entries, got " << count;
+    return op->emitOpError()
+           << "expected table '" << name << "' to have a multiple of "
+           << multiple << " entries, got " << count;
   return success();
 }
 
