@@ -1,4 +1,4 @@
-//===- Specialize.cpp - lace-specialize -----------------------------------===//
+//===- SpecializePass.cpp - lace-specialize -------------------------------===//
 //
 // Binds parameters, the problem shape and the head index, folds, and keeps
 // one pattern per distinct head layout.

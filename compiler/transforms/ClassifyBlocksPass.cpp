@@ -1,4 +1,4 @@
-//===- ClassifyBlocks.cpp - lace-classify-blocks --------------------------===//
+//===- ClassifyBlocksPass.cpp - lace-classify-blocks ----------------------===//
 #include "lace/Layout/Classify.h"
 #include "lace/Layout/MaskText.h"
 #include "lace/Transforms/LacePasses.h"

@@ -1,4 +1,4 @@
-//===- Schedule.cpp - lace-schedule ---------------------------------------===//
+//===- SchedulePass.cpp - lace-schedule -----------------------------------===//
 #include "lace/Layout/Schedule.h"
 #include "lace/Transforms/LacePasses.h"
 #include "lace/Transforms/LayoutTables.h"

@@ -1,4 +1,4 @@
-//===- MaterializeLayout.cpp - lace-materialize-layout --------------------===//
+//===- MaterializeLayoutPass.cpp - lace-materialize-layout ----------------===//
 #include "lace/Transforms/LacePasses.h"
 #include "lace/Transforms/LayoutTables.h"
 
