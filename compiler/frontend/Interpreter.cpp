@@ -787,7 +787,7 @@ bool Instance::evalRandom(const Expr &e, const Element &x) const {
 bool Instance::evalMask(const Expr &e, const Element &x) const {
   switch (e.kind) {
   case ExprKind::Causal:
-    return x.k <= x.q;
+    return sem::causal<long long>(x.q, x.k);
   case ExprKind::Local:
   case ExprKind::Dilated: {
     std::int64_t before = clampedOperand(e, 0, eval(e.operand(0), x).i);
@@ -796,31 +796,21 @@ bool Instance::evalMask(const Expr &e, const Element &x) const {
     std::int64_t g = e.kind == ExprKind::Local
                          ? clampedOperand(e, 3, eval(e.operand(3), x).i)
                          : 1;
-    std::int64_t d = wrapSub(x.q, x.k);
-    if (m != 1) {
-      // Dilation takes precedence when both vary per head (documented).
-      if (floorMod(d, m) != 0)
-        return false;
-      std::int64_t steps = floorDiv(d, m);
-      return -after <= steps && steps <= before;
-    }
-    if (g != 1) {
-      std::int64_t blocks = wrapSub(floorDiv(x.q, g), floorDiv(x.k, g));
-      std::int64_t scaled = wrapMul(blocks, g);
-      return -after <= scaled && scaled <= before;
-    }
-    return -after <= d && d <= before;
+    // Dilation takes precedence when both vary per head (documented).
+    if (m != 1)
+      return sem::dilated<long long>(x.q, x.k, before, after, m);
+    if (g != 1)
+      return sem::local_blocks<long long>(x.q, x.k, before, after, g);
+    return sem::local<long long>(x.q, x.k, before, after);
   }
   case ExprKind::Strided: {
     std::int64_t stride = clampedOperand(e, 0, eval(e.operand(0), x).i);
-    std::int64_t d = wrapSub(x.q, x.k);
-    return x.k <= x.q && (d < stride || floorMod(d, stride) == 0);
+    return sem::strided<long long>(x.q, x.k, stride);
   }
   case ExprKind::Fixed: {
     std::int64_t stride = clampedOperand(e, 0, eval(e.operand(0), x).i);
     std::int64_t summary = clampedOperand(e, 1, eval(e.operand(1), x).i);
-    return x.k <= x.q && (floorDiv(x.k, stride) == floorDiv(x.q, stride) ||
-                          floorMod(x.k, stride) >= stride - summary);
+    return sem::fixed<long long>(x.q, x.k, stride, summary);
   }
   case ExprKind::Global: {
     const Expr &tokens = e.operand(0);
@@ -834,7 +824,7 @@ bool Instance::evalMask(const Expr &e, const Element &x) const {
     return evalRandom(e, x);
   case ExprKind::Prefix: {
     std::int64_t length = clampedOperand(e, 0, eval(e.operand(0), x).i);
-    return x.k < length || x.k <= x.q;
+    return sem::prefix<long long>(x.q, x.k, length);
   }
   case ExprKind::Segment: {
     const auto &segQ = shared_->segQ;

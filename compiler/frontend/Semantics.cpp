@@ -75,13 +75,10 @@ void randomBlocksInto(std::uint64_t seed, std::int64_t head, std::int64_t row,
   std::int64_t n = std::min(perRow, numBlocks);
   chosen.reserve(static_cast<std::size_t>(n));
   // randomDraw's first three mixes depend on the row only: hoisted.
-  std::uint64_t base = splitMix64(seed + 0x9e3779b97f4a7c15ULL);
-  base = splitMix64(base ^ static_cast<std::uint64_t>(head));
-  base = splitMix64(base ^ static_cast<std::uint64_t>(row));
+  const std::uint64_t base = sem::random_base(
+      seed, static_cast<std::uint64_t>(head), static_cast<std::uint64_t>(row));
   for (std::int64_t j = numBlocks - n; j < numBlocks; ++j) {
-    std::uint64_t t = splitMix64(base ^ static_cast<std::uint64_t>(j)) %
-                      static_cast<std::uint64_t>(j + 1);
-    auto value = static_cast<std::int64_t>(t);
+    const std::int64_t value = sem::random_candidate(base, j);
     auto it = std::lower_bound(chosen.begin(), chosen.end(), value);
     if (it != chosen.end() && *it == value) {
       // j is larger than every element so far: append keeps the order.

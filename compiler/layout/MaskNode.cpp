@@ -9,7 +9,6 @@
 namespace lace::layout {
 
 using frontend::floorDiv;
-using frontend::floorMod;
 
 namespace {
 std::unique_ptr<MaskNode> make(MaskNode::Kind kind) {
@@ -39,32 +38,23 @@ bool inGlobal(const MaskNode &n, std::int64_t t) {
 
 bool MaskNode::live(std::int64_t q, std::int64_t k,
                     const SegmentIds *segments) const {
-  const std::int64_t d = q - k;
   switch (kind) {
   case Kind::Full:
     return true;
   case Kind::Empty:
     return false;
   case Kind::Causal:
-    return k <= q;
-  case Kind::Local: {
+    return sem::causal<long long>(q, k);
+  case Kind::Local:
     if (granularity <= 1)
-      return -after <= d && d <= before;
-    const std::int64_t big =
-        (floorDiv(q, granularity) - floorDiv(k, granularity)) * granularity;
-    return -after <= big && big <= before;
-  }
-  case Kind::Dilated: {
-    if (floorMod(d, dilation) != 0)
-      return false;
-    const std::int64_t j = floorDiv(d, dilation);
-    return -after <= j && j <= before;
-  }
+      return sem::local<long long>(q, k, before, after);
+    return sem::local_blocks<long long>(q, k, before, after, granularity);
+  case Kind::Dilated:
+    return sem::dilated<long long>(q, k, before, after, dilation);
   case Kind::Strided:
-    return k <= q && (d < length || floorMod(d, length) == 0);
+    return sem::strided<long long>(q, k, length);
   case Kind::Fixed:
-    return k <= q && (floorDiv(k, length) == floorDiv(q, length) ||
-                      floorMod(k, length) >= length - summary);
+    return sem::fixed<long long>(q, k, length, summary);
   case Kind::Global:
     return inGlobal(*this, q) || inGlobal(*this, k);
   case Kind::Random: {
@@ -75,7 +65,7 @@ bool MaskNode::live(std::int64_t q, std::int64_t k,
                               floorDiv(k, granularity));
   }
   case Kind::Prefix:
-    return k < length || k <= q;
+    return sem::prefix<long long>(q, k, length);
   case Kind::Segment: {
     if (!segments)
       return false;

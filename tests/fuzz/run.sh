@@ -14,7 +14,8 @@ cxx="${CXX_FUZZ:-clang++-19}"
 mkdir -p "$build/obj" "$build/corpus"
 
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
-       -fno-sanitize-recover=all -I"$root/compiler/include")
+       -fno-sanitize-recover=all -I"$root/compiler/include"
+       -I"$root/runtime/kernels")
 
 # Compile each source once; recompile only what changed.
 objects=()
@@ -23,7 +24,8 @@ for src in "$root"/compiler/frontend/*.cpp "$root/tests/fuzz/fuzz_frontend.cpp";
   if [[ ! -f "$obj" || "$src" -nt "$obj" ||
         -n "$(find "$root/compiler/include/lace/Frontend" "$root/compiler/frontend" \
               -name '*.h' -newer "$obj" -print -quit)" ||
-        -n "$(find "$root/compiler/include/lace/Frontend" -name '*.def' -newer "$obj" -print -quit)" ]]; then
+        -n "$(find "$root/compiler/include/lace/Frontend" -name '*.def' -newer "$obj" -print -quit)" ||
+        "$root/runtime/kernels/lace_semantics.cuh" -nt "$obj" ]]; then
     echo "fuzz: compiling $(basename "$src")"
     # -fsanitize=fuzzer only on the final link; objects get the coverage.
     "$cxx" "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" \

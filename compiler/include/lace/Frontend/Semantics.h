@@ -8,6 +8,8 @@
 #ifndef LACE_FRONTEND_SEMANTICS_H
 #define LACE_FRONTEND_SEMANTICS_H
 
+#include "lace_semantics.cuh"
+
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -32,28 +34,15 @@ inline std::int64_t wrapMul(std::int64_t a, std::int64_t b) {
 inline std::int64_t wrapNeg(std::int64_t a) { return wrapSub(0, a); }
 
 /// Floor division (Python): -7/2 = -4. x/0 = 0; INT64_MIN / -1 wraps to
-/// INT64_MIN.
+/// INT64_MIN. The one definition is lace_semantics.cuh's, which the kernels
+/// call too.
 inline std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
-  if (b == 0)
-    return 0;
-  if (b == -1)
-    return wrapNeg(a);
-  std::int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0)))
-    --q;
-  return q;
+  return sem::floor_div<long long>(a, b);
 }
 /// Floor modulo (Python): -7%2 = 1, 7%-2 = -1; the result has the sign of
 /// b. x%0 = x.
 inline std::int64_t floorMod(std::int64_t a, std::int64_t b) {
-  if (b == 0)
-    return a;
-  if (b == -1)
-    return 0;
-  std::int64_t r = a % b;
-  if (r != 0 && ((r < 0) != (b < 0)))
-    r += b;
-  return r;
+  return sem::floor_mod<long long>(a, b);
 }
 
 /// Checked (constant-expression) arithmetic: nullopt on overflow.
@@ -75,23 +64,13 @@ float alibiSlope(std::int64_t head, std::int64_t numHeads);
 
 // --- Random blocks (BigBird) -------------------------------------------------
 
-/// SplitMix64 finalizer.
-inline std::uint64_t splitMix64(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
+/// SplitMix64 finalizer (lace_semantics.cuh's).
+inline std::uint64_t splitMix64(std::uint64_t x) { return sem::mix(x); }
 
 /// draw(j) = mix(mix(mix(mix(seed + 0x9e3779b97f4a7c15) ^ head) ^ row) ^ j).
 inline std::uint64_t randomDraw(std::uint64_t seed, std::uint64_t head,
                                 std::uint64_t row, std::uint64_t j) {
-  std::uint64_t x = splitMix64(seed + 0x9e3779b97f4a7c15ULL);
-  x = splitMix64(x ^ head);
-  x = splitMix64(x ^ row);
-  return splitMix64(x ^ j);
+  return sem::mix(sem::random_base(seed, head, row) ^ j);
 }
 
 /// The key blocks chosen for block row `row` of head `head`: min(perRow,
