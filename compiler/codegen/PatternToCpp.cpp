@@ -27,40 +27,11 @@ std::string prelude(bool narrow) {
          "(void)H;\n";
 }
 
-/// Helpers at namespace scope: the language's floor division and remainder
-/// (x / 0 = 0, x % 0 = x), and BigBird's counter-based generator
-/// (docs/language.md). The generator is `__noinline__`: partial tiles call
+/// BigBird's counter-based generator (docs/language.md), its steps from
+/// lace_semantics.cuh. The generator is `__noinline__`: partial tiles call
 /// it rarely, and inlined its loop and set would cost the main loop
 /// registers (it spilled at head dim 64).
-constexpr const char *kHelpers = R"cpp(
-__device__ __forceinline__ long long lace_floordiv(long long a, long long d) {
-  if (d == 0) return 0;
-  long long r = a / d;
-  return (a % d != 0 && ((a < 0) != (d < 0))) ? r - 1 : r;
-}
-__device__ __forceinline__ long long lace_floormod(long long a, long long d) {
-  if (d == 0) return a;
-  long long r = a % d;
-  return (r != 0 && ((r < 0) != (d < 0))) ? r + d : r;
-}
-__device__ __forceinline__ int lace_floordiv(int a, int d) {
-  if (d == 0) return 0;
-  int r = a / d;
-  return (a % d != 0 && ((a < 0) != (d < 0))) ? r - 1 : r;
-}
-__device__ __forceinline__ int lace_floormod(int a, int d) {
-  if (d == 0) return a;
-  int r = a % d;
-  return (r != 0 && ((r < 0) != (d < 0))) ? r + d : r;
-}
-)cpp";
-
 constexpr const char *kRandomHelpers = R"cpp(
-__device__ __forceinline__ unsigned long long lace_mix(unsigned long long x) {
-  x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27; x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 // Is key block `col` among the `per_row` blocks Floyd's algorithm picks for
 // query block `row` of head `head` out of `n` blocks (per_row <= 64)?
 __device__ __noinline__ bool lace_random_live(unsigned long long seed,
@@ -68,14 +39,12 @@ __device__ __noinline__ bool lace_random_live(unsigned long long seed,
                                               long long col, long long n,
                                               long long per_row) {
   long long take = per_row < n ? per_row : n;
-  unsigned long long base =
-      lace_mix(lace_mix(lace_mix(seed + 0x9e3779b97f4a7c15ULL) ^
-                        (unsigned long long)head) ^ (unsigned long long)row);
+  const unsigned long long base = ::lace::sem::random_base(
+      seed, (unsigned long long)head, (unsigned long long)row);
   long long chosen[64];
   long long count = 0;
   for (long long j = n - take; j < n && count < 64; ++j) {
-    long long t = (long long)(lace_mix(base ^ (unsigned long long)j) %
-                              (unsigned long long)(j + 1));
+    long long t = ::lace::sem::random_candidate(base, j);
     bool seen = false;
     for (long long i = 0; i < count; ++i) seen = seen || chosen[i] == t;
     chosen[count++] = seen ? j : t;
@@ -198,6 +167,11 @@ private:
   /// the pattern body (from the head index when it was left symbolic).
   FailureOr<std::string> operand(Value value) { return scalar(value); }
 
+  /// `::lace::sem::NAME<I>` of lace_semantics.cuh, I the body's integers.
+  std::string semantic(const char *name) const {
+    return std::string("::lace::sem::") + name + "<" +
+           (narrow ? "int" : "long long") + ">";
+  }
   llvm::raw_string_ostream &os;
   bool narrow;
   llvm::DenseMap<Value, std::string> names;
@@ -254,7 +228,9 @@ LogicalResult Emitter::emitOp(Operation &op) {
           .Case([&](arith::AddIOp) { return binary("+"); })
           .Case([&](arith::SubIOp) { return binary("-"); })
           .Case([&](arith::MulIOp) { return binary("*"); })
-          .Case([&](arith::FloorDivSIOp) { return call("lace_floordiv"); })
+          .Case([&](arith::FloorDivSIOp) {
+            return call(semantic("floor_div").c_str());
+          })
           .Case([&](arith::DivSIOp) {
             return "(" + in[1] + " == 0 ? " + literal(0, narrow) + " : " +
                    binary("/") + ")";
@@ -404,6 +380,7 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
     return text;
   };
   const std::string d = "(Q - K)";
+  const std::string div = semantic("floor_div"), mod = semantic("floor_mod");
   bool operandFailed = false;
   auto v = [&](Value operand) -> std::string {
     FailureOr<std::string> text = scalar(operand);
@@ -417,6 +394,11 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
       llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
           .Case([](FullOp) { return std::string("true"); })
           .Case([](EmptyOp) { return std::string("false"); })
+          // The element tests of lace_semantics.cuh, written out rather than
+          // called: through its inline functions ptxas allocated the tight
+          // kernels differently (bigbird at head dim 64 spilled 88 bytes at
+          // 255 registers). LibraryKernel.GeneratedFunctionsMatchThe-
+          // Interpreter holds them to the same answers on every element.
           .Case([](CausalOp) { return std::string("(K <= Q)"); })
           .Case([&](LocalOp local) -> FailureOr<std::string> {
             std::string before = v(local.getBefore());
@@ -424,7 +406,7 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
             std::string offset = d;
             if (local.getGranularity()) {
               std::string g = v(local.getGranularity());
-              offset = "((lace_floordiv(Q, " + g + ") - lace_floordiv(K, " + g +
+              offset = "((" + div + "(Q, " + g + ") - " + div + "(K, " + g +
                        ")) * " + g + ")";
             }
             return "(" + offset + " >= -" + after + " & " + offset +
@@ -436,22 +418,22 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
           // bench/kernels/sass_counts.py).
           .Case([&](DilatedOp dilated) -> FailureOr<std::string> {
             std::string m = v(dilated.getDilation());
-            std::string steps = "lace_floordiv(" + d + ", " + m + ")";
-            return "(lace_floormod(" + d + ", " + m + ") == 0 && " + steps +
+            std::string steps = div + "(" + d + ", " + m + ")";
+            return "(" + mod + "(" + d + ", " + m + ") == 0 && " + steps +
                    " >= -" + v(dilated.getAfter()) + " & " + steps +
                    " <= " + v(dilated.getBefore()) + ")";
           })
           .Case([&](StridedOp strided) -> FailureOr<std::string> {
             std::string l = v(strided.getStride());
-            return "(K <= Q & (" + d + " < " + l + " || lace_floormod(" + d +
+            return "(K <= Q & (" + d + " < " + l + " || " + mod + "(" + d +
                    ", " + l + ") == 0))";
           })
           .Case([&](FixedOp fixed) -> FailureOr<std::string> {
             std::string l = v(fixed.getStride());
             std::string c = v(fixed.getSummary());
-            return "(K <= Q & (lace_floordiv(K, " + l +
-                   ") == lace_floordiv(Q, " + l + ") || lace_floormod(K, " + l +
-                   ") >= " + l + " - " + c + "))";
+            return "(K <= Q & (" + div + "(K, " + l + ") == " + div + "(Q, " +
+                   l + ") || " + mod + "(K, " + l + ") >= " + l + " - " + c +
+                   "))";
           })
           .Case([&](GlobalOp global) -> FailureOr<std::string> {
             auto member = [&](const std::string &x) {
@@ -475,11 +457,10 @@ FailureOr<std::string> Emitter::mask(Value value, int64_t seqK) {
             usesRandom = true;
             std::string g = v(random.getGranularity());
             return "lace_random_memo(memo, " + std::to_string(randomSites++) +
-                   ", (unsigned long long)" + v(random.getSeed()) +
-                   ", H, lace_floordiv(Q, " + g + "), lace_floordiv(K, " + g +
-                   "), lace_floordiv(" + literal(seqK, narrow) + " + " + g +
-                   " - 1, " + g + "), " +
-                   literal(perRow.getSExtValue(), narrow) + ")";
+                   ", (unsigned long long)" + v(random.getSeed()) + ", H, " +
+                   div + "(Q, " + g + "), " + div + "(K, " + g + "), " + div +
+                   "(" + literal(seqK, narrow) + " + " + g + " - 1, " + g +
+                   "), " + literal(perRow.getSExtValue(), narrow) + ")";
           })
           .Case([&](PrefixOp prefix) -> FailureOr<std::string> {
             return "(K < " + v(prefix.getLength()) + " | K <= Q)";
@@ -693,8 +674,7 @@ FailureOr<PatternFunctions> lace::emitPatternFunctions(ModuleOp module,
     }
   }
   PatternFunctions functions;
-  functions.helpers =
-      std::string(kHelpers) + (liveEmitter.usesRandom ? kRandomHelpers : "");
+  functions.helpers = liveEmitter.usesRandom ? kRandomHelpers : "";
   functions.narrow = narrow;
   functions.liveBody = prelude(narrow) + liveOs.str() + liveBranchOs.str() +
                        (everyHead ? "" : "  return false;\n");

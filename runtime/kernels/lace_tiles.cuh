@@ -11,6 +11,7 @@
 
 #include "lace_arch.cuh"
 #include "lace_params.cuh"
+#include "lace_semantics.cuh"
 
 namespace lace {
 

@@ -142,6 +142,8 @@ TEST_P(LibraryKernel, GeneratedFunctionsMatchTheInterpreter) {
         << "#include <cmath>\n#define __device__\n#define __forceinline__ "
            "inline\n#define __noinline__ __attribute__((noinline))\n"
         << "#include \"" LACE_SOURCE_DIR "/runtime/kernels/lace_params.cuh\"\n"
+        << "#include \"" LACE_SOURCE_DIR
+           "/runtime/kernels/lace_semantics.cuh\"\n"
         << generated.functions.helpers
         // One memo across every call, as a tile's elements share one: the
         // loop below changes head, row and column under it.
