@@ -14,7 +14,7 @@ include(CMakePackageConfigHelpers)
 # The runtime carries the frontend and the reference (checking against the
 # interpreter needs no MLIR); the compiler parts add the rest.
 set(LACE_RUNTIME_PARTS LaceRuntime LaceEmulator LaceJit LaceCache LaceDriver
-    LaceReference LaceFrontend)
+    LaceReference LaceFrontend LaceSupport)
 set(LACE_COMPILER_PARTS LaceCompiler LaceCodegen LaceTransforms LaceLowering
     LaceLayout LaceDialect)
 

@@ -10,7 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "lace/Layout/Classify.h"
 
-#include "lace/Frontend/Semantics.h"
+#include "lace/Support/RandomBlocks.h"
+#include "lace_semantics.cuh"
 
 #include <algorithm>
 #include <array>
@@ -20,8 +21,8 @@
 
 namespace lace::layout {
 
-using frontend::floorDiv;
-using frontend::floorMod;
+constexpr auto floorDiv = sem::floor_div<long long>;
+constexpr auto floorMod = sem::floor_mod<long long>;
 using Kind = MaskNode::Kind;
 
 namespace {
@@ -600,8 +601,7 @@ private:
     const std::int64_t g = n.granularity;
     const std::int64_t numBlocks = ceilDiv(n.seqK, g);
     std::vector<std::int64_t> &chosen = chosen_;
-    frontend::randomBlocksInto(n.seed, n.head, gRow, numBlocks, n.perRow,
-                               chosen);
+    randomBlocksInto(n.seed, n.head, gRow, numBlocks, n.perRow, chosen);
     touched.clear();
     full.clear();
     for (std::size_t i = 0; i < chosen.size();) {
@@ -870,7 +870,7 @@ private:
     for (std::int64_t row = floorDiv(r.q0, g); row <= floorDiv(r.q1, g);
          ++row) {
       const std::vector<std::int64_t> chosen =
-          frontend::randomBlocks(n.seed, n.head, row, numBlocks, n.perRow);
+          randomBlocks(n.seed, n.head, row, numBlocks, n.perRow);
       const auto hits = std::upper_bound(chosen.begin(), chosen.end(), c1) -
                         std::lower_bound(chosen.begin(), chosen.end(), c0);
       any |= hits > 0;

@@ -1,14 +1,15 @@
 //===- MaskNode.cpp - Element semantics and builders of mask trees --------===//
 #include "lace/Layout/MaskNode.h"
 
-#include "lace/Frontend/Semantics.h"
+#include "lace/Support/RandomBlocks.h"
+#include "lace_semantics.cuh"
 
 #include <algorithm>
 #include <cassert>
 
 namespace lace::layout {
 
-using frontend::floorDiv;
+constexpr auto floorDiv = sem::floor_div<long long>;
 
 namespace {
 std::unique_ptr<MaskNode> make(MaskNode::Kind kind) {
@@ -59,8 +60,8 @@ bool MaskNode::live(std::int64_t q, std::int64_t k,
     return inGlobal(*this, q) || inGlobal(*this, k);
   case Kind::Random: {
     const std::int64_t numBlocks = (seqK + granularity - 1) / granularity;
-    const std::vector<std::int64_t> chosen = frontend::randomBlocks(
-        seed, head, floorDiv(q, granularity), numBlocks, perRow);
+    const std::vector<std::int64_t> chosen =
+        randomBlocks(seed, head, floorDiv(q, granularity), numBlocks, perRow);
     return std::binary_search(chosen.begin(), chosen.end(),
                               floorDiv(k, granularity));
   }

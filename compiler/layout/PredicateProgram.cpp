@@ -1,7 +1,8 @@
 //===- PredicateProgram.cpp - Exact and interval evaluation ---------------===//
 #include "lace/Layout/PredicateProgram.h"
 
-#include "lace/Frontend/Semantics.h"
+#include "lace/Support/RandomBlocks.h"
+#include "lace_semantics.cuh"
 
 #include <algorithm>
 #include <limits>
@@ -28,7 +29,7 @@ std::int64_t evaluate(const Instruction &in,
   case C::Mul:
     return wrap(__int128(a) * b);
   case C::FloorDiv:
-    return frontend::floorDiv(a, b);
+    return sem::floor_div<long long>(a, b);
   case C::DivTrunc:
     return b == 0 || (a == kMin && b == -1) ? 0 : a / b;
   case C::RemTrunc:
@@ -120,7 +121,8 @@ Interval evaluateRange(const Instruction &in, const std::vector<Interval> &r) {
   }
   case C::FloorDiv:
     if (b.lo == b.hi && b.lo > 0)
-      return {frontend::floorDiv(a.lo, b.lo), frontend::floorDiv(a.hi, b.lo)};
+      return {sem::floor_div<long long>(a.lo, b.lo),
+              sem::floor_div<long long>(a.hi, b.lo)};
     return top();
   case C::RemTrunc: {
     if (b.lo != b.hi || b.lo == 0 || b.lo == kMin)

@@ -57,7 +57,7 @@ DocumentLayout::build(const KernelPlan &plan,
   Tables out;
   out.qIds.assign(qIds.begin(), qIds.end());
   out.kIds.assign(kIds.begin(), kIds.end());
-  frontend::SegmentIds ids;
+  SegmentIds ids;
   ids.q.assign(qIds.begin(), qIds.end());
   ids.k.assign(kIds.begin(), kIds.end());
   const jit::TileConfig tiles = plan.spec.resolvedTiles();

@@ -19,10 +19,12 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
 
 # Compile each source once; recompile only what changed.
 objects=()
-for src in "$root"/compiler/frontend/*.cpp "$root/tests/fuzz/fuzz_frontend.cpp"; do
+for src in "$root"/compiler/frontend/*.cpp "$root"/compiler/support/*.cpp \
+           "$root/tests/fuzz/fuzz_frontend.cpp"; do
   obj="$build/obj/$(basename "${src%.cpp}").o"
   if [[ ! -f "$obj" || "$src" -nt "$obj" ||
         -n "$(find "$root/compiler/include/lace/Frontend" "$root/compiler/frontend" \
+              "$root/compiler/include/lace/Support" \
               -name '*.h' -newer "$obj" -print -quit)" ||
         -n "$(find "$root/compiler/include/lace/Frontend" -name '*.def' -newer "$obj" -print -quit)" ||
         "$root/runtime/kernels/lace_semantics.cuh" -nt "$obj" ]]; then

@@ -156,7 +156,7 @@ int showLayout(Session &session, const frontend::Pattern &selected,
       return 1;
     }
     const LayoutOptions tiles = options.shape.withLayoutTiles();
-    frontend::SegmentIds ids;
+    SegmentIds ids;
     ids.q = options.segments;
     const auto start = std::chrono::steady_clock::now();
     exact.push_back(layout::classify(

@@ -49,7 +49,7 @@ TEST(MaskText, EveryKindRoundTripsToTheSameMask) {
   EXPECT_EQ(printMask(*parsed.mask), text);
   EXPECT_TRUE(hasSegment(*parsed.mask));
   // The same elements and the same layout.
-  lace::frontend::SegmentIds ids;
+  lace::SegmentIds ids;
   for (int t = 0; t < 300; ++t)
     ids.q.push_back(t / 70);
   for (std::int64_t q = 0; q < 300; q += 7)

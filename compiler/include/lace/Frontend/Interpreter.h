@@ -21,6 +21,7 @@
 #include "lace/Frontend/AST.h"
 #include "lace/Frontend/Diagnostics.h"
 #include "lace/Frontend/Semantics.h"
+#include "lace/Support/SegmentIds.h"
 
 #include <memory>
 #include <optional>
@@ -37,12 +38,8 @@ struct ParamOverride {
   std::string value;
 };
 
-/// Per-token segment (document) ids for `segment`; `k` empty means "same as
-/// q". Sizes must be seq_q and seq_k.
-struct SegmentIds {
-  std::vector<std::int64_t> q;
-  std::vector<std::int64_t> k;
-};
+/// Per-token document ids for `segment` (lace/Support/SegmentIds.h).
+using SegmentIds = ::lace::SegmentIds;
 
 /// Parses overrides and evaluates defaults, in parameter order. Reports
 /// unknown names (with a suggestion), unparsable values, missing values and

@@ -8,6 +8,7 @@
 #ifndef LACE_FRONTEND_SEMANTICS_H
 #define LACE_FRONTEND_SEMANTICS_H
 
+#include "lace/Support/RandomBlocks.h"
 #include "lace_semantics.cuh"
 
 #include <cstdint>
@@ -73,17 +74,9 @@ inline std::uint64_t randomDraw(std::uint64_t seed, std::uint64_t head,
   return sem::mix(sem::random_base(seed, head, row) ^ j);
 }
 
-/// The key blocks chosen for block row `row` of head `head`: min(perRow,
-/// numBlocks) distinct values in [0, numBlocks), by Floyd's algorithm over
-/// randomDraw, returned sorted. Negative counts are treated as 0.
-std::vector<std::int64_t> randomBlocks(std::uint64_t seed, std::int64_t head,
-                                       std::int64_t row, std::int64_t numBlocks,
-                                       std::int64_t perRow);
-/// The same into `chosen` (cleared first), for callers that reuse a buffer
-/// (the layout classifier calls it for every block row).
-void randomBlocksInto(std::uint64_t seed, std::int64_t head, std::int64_t row,
-                      std::int64_t numBlocks, std::int64_t perRow,
-                      std::vector<std::int64_t> &chosen);
+/// The sets of random key blocks (lace/Support/RandomBlocks.h).
+using ::lace::randomBlocks;
+using ::lace::randomBlocksInto;
 
 } // namespace lace::frontend
 

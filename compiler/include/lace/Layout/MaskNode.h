@@ -14,7 +14,7 @@
 #ifndef LACE_LAYOUT_MASKNODE_H
 #define LACE_LAYOUT_MASKNODE_H
 
-#include "lace/Frontend/Interpreter.h"
+#include "lace/Support/SegmentIds.h"
 
 #include <cstdint>
 #include <functional>
@@ -52,7 +52,7 @@ struct Interval {
 struct PredicateProgram;
 
 /// Per-token segment ids (the frontend's type: `k` empty means "as q").
-using SegmentIds = lace::frontend::SegmentIds;
+using SegmentIds = lace::SegmentIds;
 
 struct MaskNode {
   enum class Kind : std::uint8_t {
