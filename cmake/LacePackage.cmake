@@ -12,11 +12,12 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # The runtime carries the frontend and the reference (checking against the
-# interpreter needs no MLIR); the compiler parts add the rest.
+# interpreter needs no MLIR) and the layout library (packed documents'
+# layouts are classified at run time); the compiler parts add the rest.
 set(LACE_RUNTIME_PARTS LaceRuntime LaceEmulator LaceJit LaceCache LaceDriver
-    LaceReference LaceFrontend LaceSupport)
+    LaceReference LaceFrontend LaceLayout LaceSupport)
 set(LACE_COMPILER_PARTS LaceCompiler LaceCodegen LaceTransforms LaceLowering
-    LaceLayout LaceDialect)
+    LaceDialect)
 
 function(lace_shared_library target output exportName)
   add_library(${target} SHARED)

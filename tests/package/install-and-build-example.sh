@@ -20,6 +20,13 @@ libraries=$(ldd "$work/app/host_app")
 grep -qF "$work/prefix/lib/liblace.so" <<<"$libraries" ||
   { echo "host_app is not linked against the installed liblace:";
     echo "$libraries"; exit 1; }
+# The runtime-only library stands alone: nothing of Lace left undefined
+# (the layout library once was, which only a runtime-only app would see).
+undefined=$(nm -DC --undefined-only "$work/prefix/lib/liblace_runtime.so")
+if grep -q "lace::" <<<"$undefined"; then
+  echo "liblace_runtime.so leaves Lace symbols undefined:"
+  grep "lace::" <<<"$undefined"; exit 1
+fi
 # The Python package, from the prefix alone (the build tree out of sight):
 # it finds the installed liblace and the installed pattern library.
 if [[ -n ${LACE_PYTHON:-} ]]; then
