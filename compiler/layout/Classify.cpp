@@ -10,6 +10,10 @@
 //===----------------------------------------------------------------------===//
 #include "lace/Layout/Classify.h"
 
+#include "IdRuns.h"
+#include "KindSets.h"
+#include "Spans.h"
+
 #include "lace/Support/RandomBlocks.h"
 #include "lace_semantics.cuh"
 
@@ -24,68 +28,12 @@ namespace lace::layout {
 constexpr auto floorDiv = sem::floor_div<long long>;
 constexpr auto floorMod = sem::floor_mod<long long>;
 using Kind = MaskNode::Kind;
+using namespace detail;
 
 namespace {
 
-constexpr std::uint8_t kE = 1, kP = 2, kF = 4, kAny = kE | kP | kF;
-constexpr std::int64_t kInf = std::int64_t{1} << 50;
-
 std::int64_t ceilDiv(std::int64_t a, std::int64_t b) {
   return -floorDiv(-a, b);
-}
-
-constexpr std::uint8_t unionOne(std::uint8_t x, std::uint8_t y) {
-  if (x == kF || y == kF)
-    return kF;
-  if (x == kE)
-    return y;
-  if (y == kE)
-    return x;
-  return kP | kF; // Partial | Partial: not empty, maybe full
-}
-constexpr std::uint8_t intersectOne(std::uint8_t x, std::uint8_t y) {
-  if (x == kE || y == kE)
-    return kE;
-  if (x == kF)
-    return y;
-  if (y == kF)
-    return x;
-  return kE | kP; // Partial & Partial: not full, maybe empty
-}
-constexpr std::uint8_t complementSet(std::uint8_t s) {
-  return static_cast<std::uint8_t>(((s & kE) ? kF : 0) | (s & kP) |
-                                   ((s & kF) ? kE : 0));
-}
-template <std::uint8_t (*One)(std::uint8_t, std::uint8_t)>
-constexpr std::array<std::array<std::uint8_t, 8>, 8> table() {
-  std::array<std::array<std::uint8_t, 8>, 8> t{};
-  for (unsigned a = 1; a < 8; ++a)
-    for (unsigned b = 1; b < 8; ++b)
-      for (std::uint8_t x = 1; x <= 4; x <<= 1)
-        for (std::uint8_t y = 1; y <= 4; y <<= 1)
-          if ((a & x) && (b & y))
-            t[a][b] |= One(x, y);
-  return t;
-}
-constexpr auto kUnion = table<unionOne>();
-constexpr auto kIntersect = table<intersectOne>();
-
-std::uint8_t combine(Kind kind, std::uint8_t a, std::uint8_t b) {
-  switch (kind) {
-  case Kind::Union:
-    return kUnion[a][b];
-  case Kind::Intersect:
-    return kIntersect[a][b];
-  case Kind::Difference:
-    return kIntersect[a][complementSet(b)];
-  default:
-    return complementSet(a);
-  }
-}
-
-BlockKind toKind(std::uint8_t s) {
-  return s == kF ? BlockKind::Full
-                 : (s == kE ? BlockKind::Empty : BlockKind::Partial);
 }
 
 /// A rectangle of elements, bounds inclusive.
@@ -120,124 +68,6 @@ void add(Runs &out, std::int64_t b, std::int64_t e, std::uint8_t set) {
   }
   out.push_back({b, e, set});
 }
-
-/// One piece of a set of differences d = q - k: an interval [a, b] (m == 1)
-/// or the multiples of m in [a, b] (m >= 2, a and b multiples of m).
-/// Pieces are stored by descending d and separated by gaps.
-struct Piece {
-  std::int64_t a, b, m;
-};
-
-/// Inclusive, merged, sorted token intervals.
-using Spans = std::vector<std::pair<std::int64_t, std::int64_t>>;
-
-// Set algebra on ascending, gap-separated interval lists within
-// [-kInf, kInf] (for combinations of interval-only d-sets).
-Spans spansOf(const std::vector<Piece> &pieces) {
-  Spans out;
-  for (auto it = pieces.rbegin(); it != pieces.rend(); ++it)
-    if (it->a <= it->b)
-      out.push_back({it->a, it->b});
-  return out;
-}
-std::vector<Piece> piecesOf(const Spans &spans) {
-  std::vector<Piece> out;
-  for (auto it = spans.rbegin(); it != spans.rend(); ++it)
-    out.push_back({it->first, it->second, 1});
-  return out;
-}
-Spans complementSpans(const Spans &a) {
-  Spans out;
-  std::int64_t at = -kInf;
-  for (const auto &[lo, hi] : a) {
-    if (lo > at)
-      out.push_back({at, lo - 1});
-    at = hi + 1;
-  }
-  if (at <= kInf)
-    out.push_back({at, kInf});
-  return out;
-}
-/// out = a & b (cleared first; it must not alias a or b).
-void intersectSpansInto(const Spans &a, const Spans &b, Spans &out) {
-  out.clear();
-  for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    const std::int64_t lo = std::max(a[i].first, b[j].first);
-    const std::int64_t hi = std::min(a[i].second, b[j].second);
-    if (lo <= hi)
-      out.push_back({lo, hi});
-    if (a[i].second < b[j].second)
-      ++i;
-    else
-      ++j;
-  }
-}
-Spans intersectSpans(const Spans &a, const Spans &b) {
-  Spans out;
-  intersectSpansInto(a, b, out);
-  return out;
-}
-Spans uniteSpans(const Spans &a, const Spans &b) {
-  return complementSpans(
-      intersectSpans(complementSpans(a), complementSpans(b)));
-}
-
-/// Maximal runs of equal, non-decreasing segment ids: run i holds tokens
-/// [start[i], start[i + 1]) and the ids strictly increase from run to run.
-struct IdRuns {
-  std::vector<std::int64_t> id;
-  std::vector<std::int64_t> start; ///< one per run, then the token count
-
-  /// The runs of `ids`, or false if the ids ever decrease (only sorted ids
-  /// are classified from runs). Each run is found as if sorted, galloping
-  /// (doubling steps, then a binary search: O(log length) per run), then
-  /// confirmed over all its tokens: runs whose ids strictly increase and
-  /// whose tokens all carry their id are exactly the sorted case.
-  bool build(const std::vector<std::int64_t> &ids) {
-    const std::size_t n = ids.size();
-    for (std::size_t i = 0, e; i < n; i = e) {
-      std::size_t step = 1;
-      while (i + step < n && ids[i + step] == ids[i])
-        step *= 2;
-      const auto first =
-          ids.begin() + static_cast<std::ptrdiff_t>(i + step / 2);
-      const auto last =
-          ids.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + step));
-      e = static_cast<std::size_t>(std::upper_bound(first, last, ids[i]) -
-                                   ids.begin());
-      // Tokens [i, e) are all equal iff each equals its successor: one
-      // memcmp of the run against itself shifted by one (vectorised by the
-      // C library, at the speed of reading the tokens).
-      if ((!id.empty() && ids[i] <= id.back()) ||
-          std::memcmp(ids.data() + i, ids.data() + i + 1,
-                      (e - i - 1) * sizeof(std::int64_t)) != 0)
-        return false;
-      id.push_back(ids[i]);
-      start.push_back(static_cast<std::int64_t>(i));
-    }
-    start.push_back(static_cast<std::int64_t>(n));
-    return true;
-  }
-  std::size_t numRuns() const { return id.size(); }
-  /// The run holding token t.
-  std::size_t runOf(std::int64_t t) const {
-    return static_cast<std::size_t>(
-        std::upper_bound(start.begin(), start.end() - 1, t) - start.begin() -
-        1);
-  }
-  /// Index range [first, last] of runs overlapping tokens [t0, t1].
-  std::pair<std::size_t, std::size_t> slice(std::int64_t t0,
-                                            std::int64_t t1) const {
-    return {runOf(t0), runOf(t1)};
-  }
-  /// The first run at or after `from` whose id is >= s.
-  std::size_t firstIdAtLeast(std::int64_t s, std::size_t from) const {
-    return static_cast<std::size_t>(
-        std::lower_bound(id.begin() + static_cast<std::ptrdiff_t>(from),
-                         id.end(), s) -
-        id.begin());
-  }
-};
 
 struct Prepared {
   std::vector<Piece> pieces; ///< d-set primitives
