@@ -82,10 +82,6 @@ struct Instance::Memo {
   std::vector<RandomCache> random; ///< by Expr::id
 };
 
-inline bool isScalar(Type t) {
-  return t == Type::Int || t == Type::Float || t == Type::Bool;
-}
-
 /// The parameter values of `pattern` from `given` (nullopt: its default,
 /// evaluated as a constant expression over the earlier parameters);
 /// reports parameters without either.

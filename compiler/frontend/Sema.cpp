@@ -1,5 +1,7 @@
 //===- Sema.cpp - Name resolution, type checking, constant checks ---------===//
 #include "ConstEval.h"
+#include "PatternChecker.h"
+#include "SemaTables.h"
 #include "lace/Frontend/Primitives.h"
 #include "lace/Frontend/Program.h"
 
@@ -11,78 +13,6 @@
 namespace lace::frontend {
 
 namespace {
-
-/// The entry of a name table (primitives, functions, builtins) called
-/// `name`, or null.
-template <typename Info>
-const Info *findByName(const std::vector<Info> &table, std::string_view name) {
-  for (const Info &info : table)
-    if (info.name == name)
-      return &info;
-  return nullptr;
-}
-
-struct MathInfo {
-  std::string_view name;
-  MathFunction fn;
-  std::size_t arity;
-};
-
-const std::vector<MathInfo> &mathTable() {
-  static const std::vector<MathInfo> table = {
-      {"min", MathFunction::Min, 2},
-      {"max", MathFunction::Max, 2},
-      {"abs", MathFunction::Abs, 1},
-      {"float", MathFunction::ToFloat, 1},
-      {"int", MathFunction::ToInt, 1},
-      {"tanh", MathFunction::Tanh, 1},
-      {"exp", MathFunction::Exp, 1},
-      {"log", MathFunction::Log, 1},
-      {"sqrt", MathFunction::Sqrt, 1},
-      {"alibi_slope", MathFunction::AlibiSlope, 2},
-  };
-  return table;
-}
-
-const MathInfo *findMath(std::string_view name) {
-  return findByName(mathTable(), name);
-}
-
-struct BuiltinInfo {
-  std::string_view name;
-  Builtin builtin;
-  std::uint8_t deps;
-};
-
-const std::vector<BuiltinInfo> &builtinTable() {
-  static const std::vector<BuiltinInfo> table = {
-      {"b", Builtin::B, DepB},
-      {"h", Builtin::H, DepH},
-      {"q", Builtin::Q, DepQ},
-      {"k", Builtin::K, DepK},
-      {"s", Builtin::S, DepS},
-      {"batch", Builtin::Batch, DepShape},
-      {"heads", Builtin::Heads, DepShape},
-      {"seq_q", Builtin::SeqQ, DepShape},
-      {"seq_k", Builtin::SeqK, DepShape},
-  };
-  return table;
-}
-
-const BuiltinInfo *findBuiltin(std::string_view name) {
-  return findByName(builtinTable(), name);
-}
-
-bool isReservedName(std::string_view name) {
-  return findBuiltin(name) || findPrimitive(name) || findMath(name) ||
-         name == "bool";
-}
-
-bool isScalar(Type t) {
-  return t == Type::Int || t == Type::Float || t == Type::Bool;
-}
-
-using PatternMap = std::map<std::string, const Pattern *, std::less<>>;
 
 class PatternChecker {
 public:
@@ -938,111 +868,11 @@ private:
   bool failed_ = false;
 };
 
-void collectCalls(const Expr &e, std::vector<const Expr *> &calls) {
-  if (e.kind == ExprKind::PatternCall)
-    calls.push_back(&e);
-  for (const ExprPtr &operand : e.operands)
-    if (operand)
-      collectCalls(*operand, calls);
-}
-
-std::vector<const Expr *> patternCalls(const Pattern &p) {
-  std::vector<const Expr *> calls;
-  for (const Let &let : p.lets)
-    collectCalls(*let.value, calls);
-  if (p.mask)
-    collectCalls(*p.mask, calls);
-  return calls;
-}
-
-/// Reports cycles in the pattern call graph; returns patterns on a cycle.
-class RecursionChecker {
-public:
-  RecursionChecker(DiagnosticEngine &diags) : diags_(diags) {}
-
-  void visit(const Pattern *p) {
-    if (state_[p] == 2)
-      return;
-    state_[p] = 1;
-    stack_.push_back(p);
-    for (const Expr *call : patternCalls(*p)) {
-      const Pattern *callee = call->callee;
-      if (state_[callee] == 1) {
-        std::string chain;
-        auto start = std::find(stack_.begin(), stack_.end(), callee);
-        for (auto it = start; it != stack_.end(); ++it) {
-          chain += "'" + (*it)->name + "' -> ";
-          onCycle.insert(*it);
-        }
-        chain += "'" + callee->name + "'";
-        diags_.emit(DiagnosticKind::PatternRecursion, call->range,
-                    "pattern recursion: " + chain +
-                        ", expected pattern calls to form no cycle");
-      } else {
-        visit(callee);
-      }
-    }
-    stack_.pop_back();
-    state_[p] = 2;
-  }
-
-  std::set<const Pattern *> onCycle;
-
-private:
-  DiagnosticEngine &diags_;
-  std::map<const Pattern *, int> state_;
-  std::vector<const Pattern *> stack_;
-};
-
 } // namespace
 
-void checkProgram(Program &program, DiagnosticEngine &diags) {
-  PatternMap patterns;
-  std::vector<Pattern *> all;
-  for (ParsedFile &file : program.files)
-    for (auto &pattern : file.patterns) {
-      if (pattern->name.empty())
-        continue;
-      auto [it, inserted] = patterns.emplace(pattern->name, pattern.get());
-      if (!inserted) {
-        diags
-            .emit(DiagnosticKind::DuplicatePattern, pattern->nameRange,
-                  "duplicate pattern '" + pattern->name +
-                      "', expected each pattern name once in a program")
-            .note(it->second->nameRange, "pattern declared here");
-        pattern->parseErrors = true;
-        continue;
-      }
-      all.push_back(pattern.get());
-    }
-  for (Pattern *pattern : all) {
-    if (diags.stopped())
-      return;
-    if (pattern->parseErrors)
-      continue;
-    pattern->checked = PatternChecker(*pattern, patterns, diags).run();
-  }
-  RecursionChecker recursion(diags);
-  for (Pattern *pattern : all)
-    if (pattern->checked)
-      recursion.visit(pattern);
-  for (Pattern *pattern : all)
-    if (recursion.onCycle.count(pattern))
-      pattern->checked = false;
-  // A pattern that calls an unusable pattern is unusable too.
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (Pattern *pattern : all) {
-      if (!pattern->checked)
-        continue;
-      for (const Expr *call : patternCalls(*pattern))
-        if (!call->callee->checked) {
-          pattern->checked = false;
-          changed = true;
-          break;
-        }
-    }
-  }
+bool checkPattern(Pattern &pattern, const PatternMap &patterns,
+                  DiagnosticEngine &diags) {
+  return PatternChecker(pattern, patterns, diags).run();
 }
 
 } // namespace lace::frontend

@@ -39,11 +39,6 @@ bool variesPerElement(const fe::Expr &expr) {
   return (expr.deps & kPerElement) != 0;
 }
 
-bool isScalar(fe::Type type) {
-  return type == fe::Type::Int || type == fe::Type::Bool ||
-         type == fe::Type::Float;
-}
-
 /// A literal that Sema filled in for an omitted argument with this value.
 bool isImplicitInt(const fe::Expr &expr, std::int64_t value) {
   return expr.implicit && expr.kind == fe::ExprKind::IntLiteral &&
@@ -483,7 +478,7 @@ Value PatternLowering::lowerIn(Value element, const fe::Expr &set, Frame &frame,
 //===----------------------------------------------------------------------===//
 
 void PatternLowering::hoist(const fe::Expr &expr, Frame &frame) {
-  if (isScalar(expr.type) && !variesPerElement(expr)) {
+  if (fe::isScalar(expr.type) && !variesPerElement(expr)) {
     RegionScope *saved = region;
     region = nullptr;
     lowerScalar(expr, frame);

@@ -41,6 +41,10 @@ enum class Type : std::uint8_t {
   IntSet, ///< a set of integers (range, set literal)
 };
 std::string_view typeName(Type type);
+/// Int, Float or Bool: a value one expression computes (not a mask or set).
+inline bool isScalar(Type t) {
+  return t == Type::Int || t == Type::Float || t == Type::Bool;
+}
 
 /// Bits of Expr::deps: what an expression's value depends on.
 enum Dep : std::uint8_t {
