@@ -15,6 +15,7 @@ docs/python.md; lace.torch has the autograd function.
 
 import math
 import os
+import sys
 import threading
 
 from . import _lace
@@ -94,10 +95,7 @@ def _empty(like, shape, dtype=None):
         import torch
 
         return torch.empty(shape, dtype=dtype or like.dtype, device=like.device)
-    try:
-        import numpy
-    except ImportError:  # pragma: no cover - numpy comes with the tests
-        numpy = None
+    numpy = sys.modules.get("numpy")  # a numpy array means numpy is loaded
     if numpy is not None and isinstance(like, numpy.ndarray):
         return numpy.empty(shape, dtype=dtype or like.dtype)
     raise TypeError(

@@ -52,12 +52,21 @@ class _Config:
             **self.options)
 
 
+_config_names = {}
+
+
 def _register(pattern, options):
-    key = repr((pattern.key, tuple(sorted(options.items()))))
+    """The name operators take for (pattern, options): a short string, looked
+    up by the key's tuple (its strings hash once) rather than spelled from
+    the pattern's text on every call."""
+    key = (pattern.key, tuple(sorted(options.items())))
     with _configs_lock:
-        if key not in _configs:
-            _configs[key] = _Config(pattern, options)
-    return key
+        name = _config_names.get(key)
+        if name is None:
+            name = f"lace-config-{len(_config_names)}"
+            _config_names[key] = name
+            _configs[name] = _Config(pattern, options)
+    return name
 
 
 def _dims(t, heads_first):

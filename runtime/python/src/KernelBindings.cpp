@@ -8,6 +8,7 @@
 #include "Bindings.h"
 #include "DLPack.h"
 #include "Errors.h"
+#include "Ids.h"
 
 #include "lace/Runtime/Runtime.h"
 
@@ -40,19 +41,6 @@ Backend backendNamed(const std::string &name) {
   if (name == "emulator")
     return Backend::Emulator;
   raise("backend '" + name + "': expected 'cuda', 'emulator' or 'auto'");
-}
-
-std::vector<std::int32_t> narrow(const std::vector<std::int64_t> &values,
-                                 const char *what) {
-  std::vector<std::int32_t> out;
-  out.reserve(values.size());
-  for (std::int64_t v : values) {
-    if (v < INT32_MIN || v > INT32_MAX)
-      raise(std::string(what) + ": " + std::to_string(v) +
-            " does not fit in 32 bits");
-    out.push_back(static_cast<std::int32_t>(v));
-  }
-  return out;
 }
 
 /// A 16-bit [batch, seq, heads, head_dim] tensor of the kernel's dtype on
@@ -154,7 +142,12 @@ void bindKernels(py::module_ &m) {
 
   py::class_<KernelHandle>(m, "Kernel")
       .def_property_readonly(
-          "plan", [](const KernelHandle &k) { return k.kernel->plan(); })
+          "plan",
+          [](const KernelHandle &k) -> const KernelPlan & {
+            return k.kernel->plan();
+          },
+          // The kernel's own plan, not a copy (it keeps the kernel alive).
+          py::return_value_policy::reference_internal)
       .def_property_readonly(
           "from_cache",
           [](const KernelHandle &k) { return k.kernel->fromCache(); })
@@ -177,8 +170,8 @@ void bindKernels(py::module_ &m) {
           "documents",
           [](const KernelHandle &k, const std::vector<std::int64_t> &qIds,
              const std::vector<std::int64_t> &kIds) {
-            const auto q = narrow(qIds, "segment ids"),
-                       kv = narrow(kIds, "segment ids");
+            const auto q = int32Ids(qIds, "segment ids"),
+                       kv = int32Ids(kIds, "segment ids");
             py::gil_scoped_release release;
             return std::const_pointer_cast<DocumentLayout>(
                 unwrap(k.kernel->documents(q, kv)));

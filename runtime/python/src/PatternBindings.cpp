@@ -9,6 +9,7 @@
 #include "Bindings.h"
 #include "DLPack.h"
 #include "Errors.h"
+#include "Ids.h"
 
 #include "lace/Compiler.h"
 #include "lace/Layout/FieldOfView.h"
@@ -74,18 +75,9 @@ py::array_t<T> array(const std::vector<T> &values,
   return out;
 }
 
-std::vector<std::int32_t> ids(const std::optional<std::vector<std::int64_t>> &v,
-                              const char *what) {
-  std::vector<std::int32_t> out;
-  if (!v)
-    return out;
-  for (std::int64_t id : *v) {
-    if (id < INT32_MIN || id > INT32_MAX)
-      raise(std::string(what) + ": id " + std::to_string(id) +
-            " does not fit in 32 bits");
-    out.push_back(static_cast<std::int32_t>(id));
-  }
-  return out;
+std::vector<std::int32_t>
+ids(const std::optional<std::vector<std::int64_t>> &values, const char *what) {
+  return values ? int32Ids(*values, what) : std::vector<std::int32_t>{};
 }
 
 /// One [batch, seq, heads, head_dim] host tensor as 16-bit elements,
